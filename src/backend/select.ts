@@ -1,0 +1,68 @@
+/**
+ * @module backend/select
+ * Chooses the tfjs backend. `auto` tries the native TensorFlow bindings (tfjs-node-gpu, then
+ * tfjs-node; both optional dependencies that cannot install without libtensorflow), then the
+ * wasm backend (SIMD, the CPU default), then pure-JS cpu. A missing native package is one log
+ * line, not a crash. Kernel gaps of wasm/cpu are filled before any op runs.
+ */
+import { BackendError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { installKernelFixes } from './kernels.js';
+import { tf } from './tf.js';
+import type { BackendName } from '../config/schema.js';
+
+export type ActiveBackend = 'tensorflow' | 'wasm' | 'cpu';
+
+const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+
+/** Try to load a native tfjs package; returns an error text when it is unusable. */
+async function tryNative(pkg: string): Promise<string | null> {
+  try {
+    await import(pkg);
+    return tf.findBackend('tensorflow') ? null : `${pkg} loaded but registered no 'tensorflow' backend`;
+  } catch (err) {
+    // Absent packages give MODULE_NOT_FOUND; installed-without-addon ones throw with no code.
+    return (err as Error).message.split('\n')[0] ?? String(err);
+  }
+}
+
+async function loadWasm(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-wasm');
+}
+
+/** Select and initialise the backend; returns the one in use. */
+export async function selectBackend(requested: BackendName, log: Logger): Promise<ActiveBackend> {
+  installKernelFixes();
+  if (requested === 'tensorflow' || requested === 'auto') {
+    const failures: string[] = [];
+    for (const pkg of NATIVE_PACKAGES) {
+      const failure = await tryNative(pkg);
+      if (failure === null && (await tf.setBackend('tensorflow'))) {
+        log.info('backend selected', { backend: 'tensorflow', package: pkg });
+        return 'tensorflow';
+      }
+      failures.push(`${pkg}: ${failure}`);
+    }
+    if (requested === 'tensorflow') {
+      throw new BackendError(`backend "tensorflow" is not available (${failures.join('; ')}). Install libtensorflow for tfjs-node-gpu (see README "GPU backend") or use backend "wasm".`);
+    }
+    log.info('native tfjs not available, falling back', { tried: NATIVE_PACKAGES, reason: failures[0] });
+  }
+  if (requested === 'wasm' || requested === 'auto') {
+    try {
+      await loadWasm();
+      if (await tf.setBackend('wasm')) {
+        await tf.ready();
+        log.info('backend selected', { backend: 'wasm' });
+        return 'wasm';
+      }
+    } catch (err) {
+      if (requested === 'wasm') throw new BackendError(`backend "wasm" failed to initialise: ${(err as Error).message}`, { cause: err });
+      log.warn('wasm backend failed, falling back to cpu', { reason: (err as Error).message });
+    }
+  }
+  await tf.setBackend('cpu');
+  await tf.ready();
+  log.info('backend selected', { backend: 'cpu' });
+  return 'cpu';
+}

@@ -1,0 +1,93 @@
+/**
+ * @module config/load
+ * Builds the frozen, validated config once: defaults, then a JSON file, then environment
+ * variables, then `--key value` flags and explicit overrides. Every problem is reported at
+ * once, each naming the key and the fix.
+ */
+import convict from 'convict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import { schema, type InstructueConfig } from './schema.js';
+
+export interface LoadConfigOptions {
+  /** JSON file with a partial config (e.g. configs/tiny.json). */
+  file?: string;
+  /** Dotted-key overrides applied last, e.g. {'train.steps': 5}. */
+  overrides?: Record<string, unknown>;
+  /** Command-line flags for keys with an `arg` (e.g. ['--steps', '5']). */
+  args?: string[];
+  /** Environment to read `env` keys from; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export type Frozen<T> = { readonly [K in keyof T]: T[K] extends object ? Frozen<T[K]> : T[K] };
+
+export function loadConfig(options: LoadConfigOptions = {}): Frozen<InstructueConfig> {
+  const config = convict(schema, { args: options.args ?? [], env: options.env ?? process.env });
+  if (options.file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(options.file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${options.file}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      config.load(parsed as object);
+    } catch (err) {
+      throw new ConfigError(`config file ${options.file}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    if (!config.has(key as never)) throw new ConfigError(`unknown config key "${key}"; see configs/README.md for the keys`);
+    config.set(key as never, value as never);
+  }
+  try {
+    config.validate({ allowed: 'strict' });
+  } catch (err) {
+    const where = options.file ? ` in ${options.file}` : '';
+    throw new ConfigError(`invalid configuration${where}:\n${(err as Error).message}\nFix the keys above (configs/README.md documents each one).`, { cause: err });
+  }
+  const props = config.getProperties() as InstructueConfig;
+  checkCrossField(props);
+  return deepFreeze(props);
+}
+
+/** Rules that involve more than one key. */
+function checkCrossField(c: InstructueConfig): void {
+  const problems: string[] = [];
+  const d = c.model.decoder;
+  if (!c.model.decoder.hf_dir) {
+    if (d.heads % d.kv_heads !== 0) problems.push(`model.decoder.heads (${d.heads}) must be a multiple of model.decoder.kv_heads (${d.kv_heads})`);
+    if (d.hidden % d.heads !== 0) problems.push(`model.decoder.hidden (${d.hidden}) must be a multiple of model.decoder.heads (${d.heads})`);
+    if ((d.hidden / d.heads) % 2 !== 0) problems.push('model.decoder head size (hidden/heads) must be even for RoPE');
+  }
+  const e = c.model.encoder;
+  if (!e.hf_dir && e.hidden % e.heads !== 0) problems.push(`model.encoder.hidden (${e.hidden}) must be a multiple of model.encoder.heads (${e.heads})`);
+  if (c.dist.workers > c.data.virtual_shards) problems.push(`dist.workers (${c.dist.workers}) must not exceed data.virtual_shards (${c.data.virtual_shards}); raise data.virtual_shards`);
+  if (c.train.alpha_lm === 0 && c.train.alpha_cl === 0) problems.push('train.alpha_lm and train.alpha_cl are both 0: nothing would be trained');
+  if (!c.model.use_sequences && !c.model.use_tabular) problems.push('model.use_sequences and model.use_tabular are both false: the model would see no user data');
+  if (problems.length) throw new ConfigError(`invalid configuration:\n- ${problems.join('\n- ')}`);
+}
+
+function deepFreeze<T>(value: T): Frozen<T> {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value as Frozen<T>;
+}
+
+/** Stable hash of a config (keys sorted), stored in checkpoints to detect a changed run. */
+export function configHash(config: unknown): string {
+  return createHash('sha256').update(canonicalJson(config)).digest('hex');
+}
+
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,35 @@
+/**
+ * @module config/schema
+ * The one convict schema of instructue, composed of one section per area. Every key has a
+ * `doc`, a `format` and a `default`; `configs/README.md` is generated from these docs.
+ */
+import type convict from 'convict';
+import { oneOf } from './formats.js';
+import { dataSchema, type DataConfig } from './sections/data.js';
+import { distSchema, type DistConfig } from './sections/dist.js';
+import { modelSchema, type ModelConfig } from './sections/model.js';
+import { trainSchema, type TrainConfig } from './sections/train.js';
+
+export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface InstructueConfig {
+  name: string;
+  backend: BackendName;
+  seed: number;
+  model: ModelConfig;
+  data: DataConfig;
+  train: TrainConfig;
+  dist: DistConfig;
+}
+
+export const schema: convict.Schema<InstructueConfig> = {
+  name: { doc: 'Name of this run configuration', format: String, default: 'custom' },
+  backend: { doc: 'tfjs backend: auto tries tensorflow (tfjs-node-gpu, tfjs-node), then wasm, then cpu', format: oneOf(['auto', 'tensorflow', 'wasm', 'cpu']), default: 'auto', env: 'INSTRUCTUE_BACKEND', arg: 'backend' },
+  seed: { doc: 'Seed for weights, data order and every random draw', format: 'int', default: 1234, arg: 'seed' },
+  model: modelSchema,
+  data: dataSchema,
+  train: trainSchema,
+  dist: distSchema,
+};
+
+export type { DataConfig, DistConfig, ModelConfig, TrainConfig };

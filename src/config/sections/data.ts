@@ -1,0 +1,28 @@
+/**
+ * @module config/sections/data
+ * Where training data lives, how it is sharded, and the per-sample caps applied in collation.
+ */
+import type convict from 'convict';
+import { oneOf } from '../formats.js';
+
+export interface DataConfig {
+  train: string;
+  eval: string;
+  virtual_shards: number;
+  on_invalid: 'fail' | 'skip';
+  max_records_per_source: number;
+  max_instruction_tokens: number;
+  max_answer_tokens: number;
+  max_text_tokens: number;
+}
+
+export const dataSchema: convict.Schema<DataConfig> = {
+  train: { doc: 'Training UserQA: a folder of *.jsonl / *.jsonl.gz shards, or one file', format: String, default: '', env: 'INSTRUCTUE_TRAIN_DATA', arg: 'data' },
+  eval: { doc: 'Labelled evaluation file or folder (for probes)', format: String, default: '' },
+  virtual_shards: { doc: 'V: fixed number of virtual shards, independent of the number of workers (must be >= the largest world size)', format: 'nat', default: 16 },
+  on_invalid: { doc: 'What a malformed record does: fail (stop with file:line field: reason) or skip (count and report at the end)', format: oneOf(['fail', 'skip']), default: 'fail' },
+  max_records_per_source: { doc: 'Most recent records kept per sequential source per user', format: 'nat', default: 8 },
+  max_instruction_tokens: { doc: 'Instruction tokens kept (longer instructions are cut)', format: 'nat', default: 32 },
+  max_answer_tokens: { doc: 'Answer tokens kept for the LM loss and the answer embedding', format: 'nat', default: 32 },
+  max_text_tokens: { doc: 'Prompt tokens kept in the text-only ablation', format: 'nat', default: 384 },
+};

@@ -1,0 +1,103 @@
+/**
+ * @module errors
+ * The few typed errors of instructue. User and config problems are one of these, with a stable
+ * `code` and a message that says what to do; `assert` is kept for our own invariants. Errors
+ * cross the wire as `{name, code, message}` (see `toWire` / `fromWire`).
+ */
+
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'DATA_INVALID'
+  | 'WEIGHTS_INVALID'
+  | 'CHECKPOINT_INVALID'
+  | 'CHECKPOINT_MISMATCH'
+  | 'BACKEND_UNAVAILABLE'
+  | 'PROTOCOL_MISMATCH'
+  | 'COLLECTIVE_ABORTED'
+  | 'COLLECTIVE_TIMEOUT'
+  | 'MEMBERSHIP_CHANGED'
+  | 'AUTH_REFUSED'
+  | 'USAGE';
+
+/** Base class: every instructue error has a stable machine-readable `code`. */
+export class InstructueError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A config key is missing, malformed or inconsistent; the message names the key and the fix. */
+export class ConfigError extends InstructueError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFIG_INVALID', message, options);
+  }
+}
+
+/** A data record is malformed; the message reads `file:line field: reason`. */
+export class DataError extends InstructueError {
+  readonly file: string;
+  readonly line: number;
+  readonly field: string;
+  constructor(file: string, line: number, field: string, reason: string) {
+    super('DATA_INVALID', `${file}:${line} ${field}: ${reason}`);
+    this.file = file;
+    this.line = line;
+    this.field = field;
+  }
+}
+
+/** A weights file (safetensors, HF folder) is unreadable or inconsistent; names file and tensor. */
+export class WeightsError extends InstructueError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('WEIGHTS_INVALID', message, options);
+  }
+}
+
+/** A checkpoint failed verification or does not fit the current run. */
+export class CheckpointError extends InstructueError {
+  constructor(code: 'CHECKPOINT_INVALID' | 'CHECKPOINT_MISMATCH', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** A requested tfjs backend cannot be loaded. */
+export class BackendError extends InstructueError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BACKEND_UNAVAILABLE', message, options);
+  }
+}
+
+/** A collective could not complete: a peer was lost, a deadline passed, or the epoch changed. */
+export class CollectiveError extends InstructueError {
+  constructor(code: 'COLLECTIVE_ABORTED' | 'COLLECTIVE_TIMEOUT' | 'MEMBERSHIP_CHANGED', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** Wrong command-line usage; the message shows the right form. */
+export class UsageError extends InstructueError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+/** The shape in which an error crosses the wire. */
+export interface WireError {
+  name: string;
+  code: string;
+  message: string;
+}
+
+export function toWire(err: unknown): WireError {
+  if (err instanceof InstructueError) return { name: err.name, code: err.code, message: err.message };
+  if (err instanceof Error) return { name: err.name, code: 'INTERNAL', message: err.message };
+  return { name: 'Error', code: 'INTERNAL', message: String(err) };
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
