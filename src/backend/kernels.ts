@@ -83,12 +83,5 @@ export function installKernelFixes(): void {
     if (tf.getKernel('UnsortedSegmentSum', backendName)) tf.unregisterKernel('UnsortedSegmentSum', backendName);
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName, kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc });
   }
-  // registerGradient warns when overriding; silence that one expected warning.
-  const warn = console.warn;
-  console.warn = () => {};
-  try {
-    tf.registerGradient(batchMatMulGrad);
-  } finally {
-    console.warn = warn;
-  }
+  tf.registerGradient(batchMatMulGrad);
 }

@@ -32,6 +32,9 @@ async function loadWasm(): Promise<void> {
 
 /** Select and initialise the backend; returns the one in use. */
 export async function selectBackend(requested: BackendName, log: Logger): Promise<ActiveBackend> {
+  // PROD silences tfjs's console banners ("install tfjs-node", kernel re-registration); our
+  // own log line says which backend runs.
+  tf.env().set('PROD', true);
   installKernelFixes();
   if (requested === 'tensorflow' || requested === 'auto') {
     const failures: string[] = [];

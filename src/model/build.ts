@@ -1,0 +1,205 @@
+/**
+ * @module model/build
+ * Builds an InstructUE model and its tokenizers from the frozen config: reads Hugging Face
+ * folders when `hf_dir` is set (Qwen2.5 + gte in the paper preset), or builds the tiny preset
+ * at random from the config's dims with a built-in WordPiece vocabulary (no outside files).
+ * Also initialises the trainable inputs: special-token rows (mean embedding + noise, since the
+ * reused Qwen2.5 rows 151665+ are untrained padding) and the adapters.
+ */
+import { tf } from '../backend/tf.js';
+import type { Frozen } from '../config/load.js';
+import type { ModelConfig } from '../config/schema.js';
+import { PREAMBLE } from '../data/render-templates.js';
+import { SYNTH_LEXICON } from '../data/synth/lexicon.js';
+import type { TabularSchema } from '../data/tabular.js';
+import { SOURCE_NAMES, type SourceName } from '../data/types.js';
+import { WeightsError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { Rng } from '../util/rng.js';
+import type { BertDims } from './bert.js';
+import { buildBert, buildQwen2 } from './build-backbones.js';
+import { normalizeBertNames, parseBertConfig, parseQwen2Config, readHfConfig, readHfWeights } from './hf-folder.js';
+import { loadEncoderTokenizer, loadTextTokenizer } from './hf-tokenizer.js';
+import { InstructUE } from './instructue.js';
+import type { Linear } from './layers.js';
+import { ParameterStore } from './parameters.js';
+import type { Qwen2Dims } from './qwen2.js';
+import { SPECIAL_TOKENS } from './special-tokens.js';
+import type { EncoderTokenizer, TextTokenizer } from './tokenizer.js';
+import { WeightReader, type WeightSource } from './weight-source.js';
+import { tinyEncoderTokenizer, tinyTextTokenizer } from './wordpiece-vocab.js';
+
+export interface BuiltModel {
+  model: InstructUE;
+  decoderTokenizer: TextTokenizer;
+  encoderTokenizer: EncoderTokenizer;
+  /** Decoder id of SPECIAL_TOKENS[0]; the others follow. */
+  firstSpecialId: number;
+}
+
+export interface BuildOptions {
+  seed: number;
+  tabularSchema: TabularSchema;
+  log: Logger;
+}
+
+/** Rounds the tiny vocabulary up so the embedding has room for the special tokens. */
+function tinyVocabRows(tokenizerSize: number): number {
+  return Math.ceil((tokenizerSize + SPECIAL_TOKENS.length) / 64) * 64;
+}
+
+async function decoderPart(cfg: Frozen<ModelConfig>, seed: number, tokenizer: TextTokenizer) {
+  const d = cfg.decoder;
+  if (!d.hf_dir) {
+    const dims: Qwen2Dims = {
+      hidden: d.hidden, layers: d.layers, heads: d.heads, kvHeads: d.kv_heads, headSize: d.hidden / d.heads,
+      intermediate: d.intermediate, vocab: tinyVocabRows(tokenizer.vocabSize), ropeTheta: d.rope_theta, rmsEps: d.rms_eps,
+      maxPositions: d.max_positions,
+    };
+    return { dims, source: { kind: 'random', seed: `${seed}/decoder`, std: cfg.init_std } as WeightSource, eos: undefined as number | undefined };
+  }
+  const json = await readHfConfig(d.hf_dir);
+  const hf = parseQwen2Config(json, `${d.hf_dir}/config.json`);
+  if (!hf.tie_word_embeddings) throw new WeightsError(`${d.hf_dir}/config.json: tie_word_embeddings is false; instructue supports tied Qwen2 embeddings (Qwen2.5-0.5B/1.5B) only`);
+  const dims: Qwen2Dims = {
+    hidden: hf.hidden_size, layers: hf.num_hidden_layers, heads: hf.num_attention_heads, kvHeads: hf.num_key_value_heads,
+    headSize: hf.head_dim, intermediate: hf.intermediate_size, vocab: hf.vocab_size, ropeTheta: hf.rope_theta,
+    rmsEps: hf.rms_norm_eps, maxPositions: Math.min(d.max_positions, hf.max_position_embeddings),
+  };
+  const eos = typeof json.eos_token_id === 'number' ? json.eos_token_id : undefined;
+  return { dims, source: { kind: 'hf', tensors: await readHfWeights(d.hf_dir), file: d.hf_dir } as WeightSource, eos };
+}
+
+async function encoderPart(cfg: Frozen<ModelConfig>, seed: number, tokenizer: EncoderTokenizer) {
+  const e = cfg.encoder;
+  if (!e.hf_dir) {
+    const dims: BertDims = {
+      hidden: e.hidden, layers: e.layers, heads: e.heads, intermediate: e.intermediate, vocab: tokenizer.vocabSize,
+      maxPositions: Math.max(e.max_len, 64), typeVocab: 2, layerNormEps: e.layer_norm_eps,
+    };
+    return { dims, source: { kind: 'random', seed: `${seed}/encoder`, std: cfg.init_std } as WeightSource };
+  }
+  const hf = parseBertConfig(await readHfConfig(e.hf_dir), `${e.hf_dir}/config.json`);
+  const dims: BertDims = {
+    hidden: hf.hidden_size, layers: hf.num_hidden_layers, heads: hf.num_attention_heads, intermediate: hf.intermediate_size,
+    vocab: hf.vocab_size, maxPositions: hf.max_position_embeddings, typeVocab: hf.type_vocab_size, layerNormEps: hf.layer_norm_eps,
+  };
+  return { dims, source: { kind: 'hf', tensors: normalizeBertNames(await readHfWeights(e.hf_dir)), file: e.hf_dir } as WeightSource };
+}
+
+/** Mean and std of the first `rows` embedding rows (the tokenizer's real vocabulary). */
+function embeddingStats(embed_VD: tf.Tensor, rows: number): { mean_D: Float32Array; std: number } {
+  return tf.tidy(() => {
+    const used = embed_VD.slice([0, 0], [Math.min(rows, embed_VD.shape[0]!), -1]);
+    const mean = used.mean(0);
+    const std = tf.moments(used).variance.sqrt();
+    return { mean_D: mean.dataSync() as Float32Array, std: std.dataSync()[0]! };
+  });
+}
+
+function trainableLinear(store: ParameterStore, name: string, inputs: number, outputs: number, std: number, rng: Rng): Linear {
+  return {
+    kernel_IO: store.trainable(`${name}.weight`, tf.tensor2d(rng.normalArray(inputs * outputs, std), [inputs, outputs])),
+    bias_O: store.trainable(`${name}.bias`, tf.zeros([outputs])),
+  };
+}
+
+/** Everything `assembleInstructUE` needs besides weights: facts from the tokenizers and config. */
+export interface AssembleOptions {
+  seed: number;
+  decoderDims: Qwen2Dims;
+  decoderSource: WeightSource;
+  /** null = text-only ablation (no encoder, no source adapters). */
+  encoder: { dims: BertDims; source: WeightSource } | null;
+  lora: { r: number; alpha: number; useRslora: boolean; dropout: number; targets: readonly string[] };
+  /** Ids the tokenizer itself uses; special-token rows start here. */
+  tokenizerVocab: number;
+  useSequences: boolean;
+  useTabular: boolean;
+  tabularFeatures: number;
+  tabularDim: number;
+  pooling: 'user_token' | 'mean';
+  preambleIds: number[];
+  instructionPrefixIds: number[];
+  eosId: number;
+  padId: number;
+  encoderPadId: number;
+}
+
+/** Builds the model from weight sources; used by `buildModel` and directly by tests. */
+export function assembleInstructUE(o: AssembleOptions): InstructUE {
+  if (o.tokenizerVocab + SPECIAL_TOKENS.length > o.decoderDims.vocab) {
+    throw new WeightsError(`the decoder embedding has ${o.decoderDims.vocab} rows but the tokenizer uses ${o.tokenizerVocab} ids and InstructUE needs ${SPECIAL_TOKENS.length} more; use a checkpoint with padded embeddings (Qwen2.5 has room)`);
+  }
+  const store = new ParameterStore();
+  const lora = { ...o.lora, seed: `${o.seed}/lora` };
+  const decoder = buildQwen2(o.decoderDims, new WeightReader(o.decoderSource, store), o.lora.targets, lora);
+  const encoder = o.encoder ? buildBert(o.encoder.dims, new WeightReader(o.encoder.source, store)) : null;
+  const hidden = o.decoderDims.hidden;
+
+  const stats = embeddingStats(decoder.weights.embed_VD, o.tokenizerVocab);
+  const rng = new Rng(o.seed, 'instructue-inputs');
+  const specialInit = new Float32Array(SPECIAL_TOKENS.length * hidden);
+  for (let i = 0; i < specialInit.length; i++) specialInit[i] = stats.mean_D[i % hidden]! + stats.std * rng.normal();
+  const special_SD = store.trainable('special_tokens.embedding', tf.tensor2d(specialInit, [SPECIAL_TOKENS.length, hidden]));
+
+  // Adapter outputs start at the scale of token embeddings: std_w = std_E / sqrt(fan_in).
+  const adapters: Partial<Record<SourceName | 'tabular', Linear>> = {};
+  if (o.encoder && o.useSequences) {
+    const c = o.encoder.dims.hidden;
+    for (const source of SOURCE_NAMES) adapters[source] = trainableLinear(store, `adapters.${source}`, c, hidden, stats.std / Math.sqrt(c), rng);
+  }
+  if (o.encoder && o.useTabular) {
+    adapters.tabular = trainableLinear(store, 'adapters.tabular', o.tabularDim, hidden, stats.std / Math.sqrt(o.tabularDim), rng);
+  }
+  return new InstructUE({
+    decoder, encoder, store, special_SD, adapters,
+    options: {
+      pooling: o.pooling, textOnly: o.encoder === null, useSequences: o.useSequences, useTabular: o.useTabular,
+      tabularFeatures: o.tabularFeatures, tabularDim: o.tabularDim, preambleIds: o.preambleIds,
+      instructionPrefixIds: o.instructionPrefixIds, eosId: o.eosId, padId: o.padId, encoderPadId: o.encoderPadId,
+    },
+  });
+}
+
+/** Tokenizers from HF folders, or the built-in tiny vocabulary. */
+async function loadTokenizers(cfg: Frozen<ModelConfig>): Promise<{ decoderTokenizer: TextTokenizer; encoderTokenizer: EncoderTokenizer }> {
+  const decDir = cfg.decoder.tokenizer_dir || cfg.decoder.hf_dir;
+  const encDir = cfg.encoder.tokenizer_dir || cfg.encoder.hf_dir;
+  return {
+    decoderTokenizer: decDir ? await loadTextTokenizer(decDir) : await tinyTextTokenizer(SYNTH_LEXICON),
+    encoderTokenizer: encDir ? await loadEncoderTokenizer(encDir) : await tinyEncoderTokenizer(SYNTH_LEXICON),
+  };
+}
+
+export async function buildModel(cfg: Frozen<ModelConfig>, opts: BuildOptions): Promise<BuiltModel> {
+  const { decoderTokenizer, encoderTokenizer } = await loadTokenizers(cfg);
+  const textOnly = cfg.input_mode === 'text_only';
+  const dec = await decoderPart(cfg, opts.seed, decoderTokenizer);
+  const eosId = dec.eos ?? decoderTokenizer.tokenToId('[SEP]');
+  if (eosId === undefined) throw new WeightsError(`${cfg.decoder.hf_dir}/config.json: no eos_token_id, and the tokenizer has no [SEP]`);
+  const model = assembleInstructUE({
+    seed: opts.seed,
+    decoderDims: dec.dims,
+    decoderSource: dec.source,
+    encoder: textOnly ? null : await encoderPart(cfg, opts.seed, encoderTokenizer),
+    lora: { r: cfg.lora.r, alpha: cfg.lora.alpha, useRslora: cfg.lora.use_rslora, dropout: cfg.lora.dropout, targets: cfg.lora.targets },
+    tokenizerVocab: decoderTokenizer.vocabSize,
+    useSequences: cfg.use_sequences,
+    useTabular: cfg.use_tabular,
+    tabularFeatures: opts.tabularSchema.features.length,
+    tabularDim: cfg.tabular_dim,
+    pooling: cfg.pooling,
+    preambleIds: cfg.preamble === 'full' ? decoderTokenizer.encode(PREAMBLE) : [],
+    instructionPrefixIds: decoderTokenizer.encode('Instruction:'),
+    eosId,
+    padId: decoderTokenizer.tokenToId('<|endoftext|>') ?? decoderTokenizer.tokenToId('[PAD]') ?? 0,
+    encoderPadId: encoderTokenizer.padId,
+  });
+  opts.log.info('model built', {
+    decoder: cfg.decoder.hf_dir || 'random', encoder: textOnly ? 'none (text only)' : cfg.encoder.hf_dir || 'random',
+    trainable: model.store.trainableCount(), frozen: model.store.frozenCount(), vocab: dec.dims.vocab,
+    firstSpecialId: decoderTokenizer.vocabSize,
+  });
+  return { model, decoderTokenizer, encoderTokenizer, firstSpecialId: decoderTokenizer.vocabSize };
+}

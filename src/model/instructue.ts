@@ -1,0 +1,201 @@
+/**
+ * @module model/instructue
+ * The InstructUE model (paper §3.3.1, Fig. 2–3), read top to bottom:
+ *
+ * 1. `prepare`: lay the batch out (src/model/layout.ts) and run the frozen BERT encoder once over
+ *    every behaviour record (one record → one vector). No gradient flows into the encoder, so its
+ *    output is a constant of the step and both passes of the train step reuse it.
+ * 2. `softPool`: the trainable inputs — special-token rows, learned instruction vectors, and the
+ *    per-source adapters (single linear layers) applied to record vectors and tabular features.
+ * 3. `decoderInputs`: frozen token embeddings where the layout has tokens, soft-pool rows where it
+ *    has soft tokens.
+ * 4. `userForward`: the Qwen2 decoder (LoRA inside); the user embedding is the final hidden state
+ *    at <USER> (or the masked mean over the prompt, an ablation); with the answer appended
+ *    (teacher forcing) it also returns the summed next-token NLL of the answer tokens.
+ * 5. `answerForward`: the same backbone over "answer <ANSWER>"; the hidden state at <ANSWER> is
+ *    the answer embedding.
+ *
+ * Legend: B batch, T length, D decoder width, C encoder width, N records, P soft-pool rows,
+ * F tabular features, Y tabular feature width, M LM target rows, V vocab, k instruction vectors.
+ */
+import { tf, type Tensor } from '../backend/tf.js';
+import { SOURCE_NAMES, type EncodedSample, type SourceName } from '../data/types.js';
+import type { BertEncoder } from './bert.js';
+import { linear, type ForwardOptions, type Linear } from './layers.js';
+import { layoutAnswers, layoutPrompts, type LayoutOptions, type PromptLayout, type SequenceLayout } from './layout.js';
+import type { ParameterStore } from './parameters.js';
+import type { Qwen2Decoder } from './qwen2.js';
+
+export interface InstructUEOptions {
+  pooling: 'user_token' | 'mean';
+  textOnly: boolean;
+  useSequences: boolean;
+  useTabular: boolean;
+  tabularFeatures: number;
+  tabularDim: number;
+  preambleIds: number[];
+  instructionPrefixIds: number[];
+  eosId: number;
+  padId: number;
+  encoderPadId: number;
+}
+
+export interface InstructUEParts {
+  decoder: Qwen2Decoder;
+  /** null in the text-only ablation (no encoders). */
+  encoder: BertEncoder | null;
+  store: ParameterStore;
+  /** Trainable input rows of SPECIAL_TOKENS [S, D]. */
+  special_SD: tf.Variable;
+  /** Per-source adapters C → D and the tabular adapter Y → D (absent when unused). */
+  adapters: Partial<Record<SourceName | 'tabular', Linear>>;
+  options: InstructUEOptions;
+}
+
+/** A laid-out batch with its (constant) encoder outputs; dispose after the step. */
+export interface PreparedBatch {
+  samples: EncodedSample[];
+  prompt: PromptLayout;
+  /** Same prompts with the answers appended (only when prepared with answers). */
+  full: PromptLayout | null;
+  answers: SequenceLayout;
+  records_NC: Tensor | null;
+  tabular_BFY: Tensor | null;
+  instructionVectors: number;
+  dispose(): void;
+}
+
+export interface UserForwardResult {
+  user_BD: Tensor;
+  /** Σ −log p(target) over the answer tokens and eos (present with answers). */
+  lmNllSum?: Tensor;
+  lmTokens: number;
+}
+
+export class InstructUE {
+  readonly decoder: Qwen2Decoder;
+  readonly encoder: BertEncoder | null;
+  readonly store: ParameterStore;
+  readonly options: InstructUEOptions;
+  private readonly special_SD: tf.Variable;
+  private readonly adapters: Partial<Record<SourceName | 'tabular', Linear>>;
+
+  constructor(parts: InstructUEParts) {
+    this.decoder = parts.decoder;
+    this.encoder = parts.encoder;
+    this.store = parts.store;
+    this.options = parts.options;
+    this.special_SD = parts.special_SD;
+    this.adapters = parts.adapters;
+  }
+
+  get hidden(): number {
+    return this.decoder.dims.hidden;
+  }
+
+  /** Step 1: layouts and the frozen encoder pass. `instructionVectors` = k learned vectors to place. */
+  prepare(samples: EncodedSample[], opts: { withAnswer: boolean; instructionVectors?: number }): PreparedBatch {
+    const o = this.options;
+    const k = opts.instructionVectors ?? 0;
+    const layoutOpts: LayoutOptions = {
+      preambleIds: o.preambleIds, instructionPrefixIds: o.instructionPrefixIds, useSequences: o.useSequences,
+      useTabular: o.useTabular, textOnly: o.textOnly, tabularFeatures: o.tabularFeatures, instructionVectors: k,
+      withAnswer: false, eosId: o.eosId, padId: o.padId,
+    };
+    const prompt = layoutPrompts(samples, layoutOpts);
+    const full = opts.withAnswer ? layoutPrompts(samples, { ...layoutOpts, withAnswer: true }) : null;
+    const records_NC = this.encoder && prompt.records.length > 0 ? tf.keep(this.encoder.encode(prompt.records, o.encoderPadId)) : null;
+    let tabular_BFY: Tensor | null = null;
+    if (o.useTabular && !o.textOnly) {
+      const data = new Float32Array(samples.length * o.tabularFeatures * o.tabularDim);
+      samples.forEach((s, b) => data.set(s.tabular, b * o.tabularFeatures * o.tabularDim));
+      tabular_BFY = tf.keep(tf.tensor3d(data, [samples.length, o.tabularFeatures, o.tabularDim]));
+    }
+    return {
+      samples, prompt, full, answers: layoutAnswers(samples, o.padId), records_NC, tabular_BFY, instructionVectors: k,
+      dispose: () => tf.dispose([records_NC, tabular_BFY].filter((t): t is Tensor => t !== null)),
+    };
+  }
+
+  /** Step 2: the trainable soft-pool rows [P, D] in layout order. */
+  private softPool(batch: PreparedBatch, instruction_kD?: Tensor): Tensor {
+    const parts: Tensor[] = [this.special_SD];
+    if (batch.instructionVectors > 0) {
+      if (!instruction_kD || instruction_kD.shape[0] !== batch.instructionVectors) {
+        throw new Error(`batch was prepared for ${batch.instructionVectors} instruction vectors`);
+      }
+      parts.push(instruction_kD);
+    }
+    if (batch.records_NC) {
+      let offset = 0;
+      for (const source of SOURCE_NAMES) {
+        const { count } = batch.prompt.recordRowsBySource[source];
+        if (count === 0) continue;
+        parts.push(linear(batch.records_NC.slice([offset, 0], [count, -1]), this.adapters[source]!));
+        offset += count;
+      }
+    }
+    if (batch.tabular_BFY) {
+      const [b, f, y] = batch.tabular_BFY.shape as [number, number, number];
+      parts.push(linear(batch.tabular_BFY.reshape([b * f, y]), this.adapters.tabular!));
+    }
+    return tf.concat(parts, 0);
+  }
+
+  /** Step 3: input embeddings [B, T, D]: frozen token rows, or soft-pool rows (row 0 = zeros). */
+  private decoderInputs(layout: SequenceLayout, pool_PD: Tensor): Tensor {
+    const { batch, length } = layout;
+    const ids_BT = tf.tensor2d(layout.tokenIds, [batch, length], 'int32');
+    const isToken_BT1 = tf.tensor3d(layout.isToken, [batch, length, 1]);
+    const tokens_BTD = tf.mul(this.decoder.embed(ids_BT), isToken_BT1);
+    const padded_PD = tf.concat([tf.zeros([1, this.hidden]), pool_PD], 0);
+    const soft_BTD = tf.gather(padded_PD, tf.tensor2d(layout.softIndex, [batch, length], 'int32'));
+    return tf.add(tokens_BTD, soft_BTD);
+  }
+
+  /** Rows b·T + pos[b] of hidden [B, T, D] → [B, D]. */
+  private pick(hidden_BTD: Tensor, layout: SequenceLayout): Tensor {
+    const { batch, length } = layout;
+    const rows = Int32Array.from(layout.embedPos, (p, b) => b * length + p);
+    return tf.gather(hidden_BTD.reshape([batch * length, this.hidden]), tf.tensor1d(rows, 'int32'));
+  }
+
+  /** Masked mean of hidden states over positions 0..embedPos (the prompt, <USER> included). */
+  private meanOverPrompt(hidden_BTD: Tensor, layout: SequenceLayout): Tensor {
+    const { batch, length } = layout;
+    const weights = new Float32Array(batch * length);
+    for (let b = 0; b < batch; b++) {
+      const n = layout.embedPos[b]! + 1;
+      for (let t = 0; t < n; t++) weights[b * length + t] = 1 / n;
+    }
+    return tf.matMul(tf.tensor3d(weights, [batch, 1, length]), hidden_BTD).reshape([batch, this.hidden]);
+  }
+
+  /** Step 4: user embeddings [B, D]; with `withAnswer`, also the answer tokens' summed NLL. */
+  userForward(batch: PreparedBatch, opts: { withAnswer: boolean; instruction_kD?: Tensor; forward?: ForwardOptions }): UserForwardResult {
+    const layout = opts.withAnswer ? batch.full : batch.prompt;
+    if (!layout) throw new Error('batch was prepared without answers');
+    const pool_PD = this.softPool(batch, opts.instruction_kD);
+    const hidden_BTD = this.decoder.forward(this.decoderInputs(layout, pool_PD), layout.mask, opts.forward);
+    const user_BD = this.options.pooling === 'mean' ? this.meanOverPrompt(hidden_BTD, layout) : this.pick(hidden_BTD, layout);
+    if (!opts.withAnswer) return { user_BD, lmTokens: 0 };
+    const full = layout as PromptLayout;
+    const rows_MD = tf.gather(hidden_BTD.reshape([full.batch * full.length, this.hidden]), tf.tensor1d(full.lmRows, 'int32'));
+    const logProbs_MV = tf.logSoftmax(this.decoder.logits(rows_MD));
+    const targets_MV = tf.oneHot(tf.tensor1d(full.lmLabels, 'int32'), logProbs_MV.shape[1]!);
+    const lmNllSum = tf.neg(tf.sum(tf.mul(logProbs_MV, targets_MV)));
+    return { user_BD, lmNllSum, lmTokens: full.lmLabels.length };
+  }
+
+  /** Step 5: answer embeddings [B, D] (hidden state at <ANSWER>). */
+  answerForward(batch: PreparedBatch, forward?: ForwardOptions): Tensor {
+    const layout = batch.answers;
+    const hidden_BTD = this.decoder.forward(this.decoderInputs(layout, this.special_SD), layout.mask, forward);
+    return this.pick(hidden_BTD, layout);
+  }
+
+  dispose(): void {
+    this.decoder.disposeCaches();
+    this.store.dispose();
+  }
+}
