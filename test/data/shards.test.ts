@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CheckpointError, ConfigError } from '../../src/errors.js';
+import { VirtualShards, type ShardState } from '../../src/data/shards.js';
+
+/** Draws one epoch, letting `world(step)` pick W per step and round-tripping the state through JSON each step. */
+function drawEpoch(state: ShardState, batch: number, world: (step: number) => number): { perStep: number[][][]; state: ShardState } {
+  const perStep: number[][][] = [];
+  let shards = VirtualShards.fromState(state);
+  // A finished epoch's state starts the next epoch on the first call.
+  const epoch = shards.remaining === 0 ? state.epoch + 1 : state.epoch;
+  for (let step = 0; ; step++) {
+    if (shards.remaining === 0 && step > 0) break;
+    const W = world(step);
+    const out = shards.next(batch, W);
+    assert.equal(out.epoch, epoch);
+    perStep.push(out.perRank);
+    shards = VirtualShards.fromState(JSON.parse(JSON.stringify(shards.toState())) as ShardState);
+  }
+  return { perStep, state: shards.toState() };
+}
+
+function assertExactlyOnce(perStep: number[][][], n: number): void {
+  const seen = perStep.flat(2).sort((a, b) => a - b);
+  assert.deepEqual(seen, Array.from({ length: n }, (_, i) => i));
+}
+
+describe('VirtualShards', () => {
+  const N = 203;
+  const V = 8;
+
+  for (let W = 1; W <= 8; W++) {
+    it(`hands out every sample exactly once per epoch with W = ${W}, with balanced ranks`, () => {
+      const start = new VirtualShards({ numSamples: N, virtualShards: V, seed: 7 }).toState();
+      const { perStep } = drawEpoch(start, 12, () => W);
+      assertExactlyOnce(perStep, N);
+      assert.equal(perStep.length, Math.ceil(N / 12));
+      for (const perRank of perStep) {
+        const B = perRank.reduce((a, r) => a + r.length, 0);
+        assert.deepEqual(perRank.map((r) => r.length), Array.from({ length: W }, (_, r) => Math.floor(B / W) + (r < B % W ? 1 : 0)));
+      }
+      // Before any shard runs dry, a rank only reads its own shards (s mod W === r).
+      for (const [r, samples] of perStep[0].entries()) for (const i of samples) assert.equal((i % V) % W, r);
+    });
+  }
+
+  it('keeps exactly-once when W changes mid-epoch (4 → 3 → 5) through JSON checkpoints', () => {
+    const start = new VirtualShards({ numSamples: N, virtualShards: V, seed: 11 }).toState();
+    const worlds = (step: number) => (step < 5 ? 4 : step < 11 ? 3 : 5);
+    const first = drawEpoch(start, 10, worlds);
+    assertExactlyOnce(first.perStep, N);
+    assert.deepEqual(first.perStep.slice(0, 6).map((p) => p.length), [4, 4, 4, 4, 4, 3]);
+    assert.equal(first.perStep[first.perStep.length - 1].length, 5);
+    // The next epoch is again complete, and in a different order.
+    const second = drawEpoch(first.state, 10, worlds);
+    assertExactlyOnce(second.perStep, N);
+    assert.notDeepEqual(second.perStep[0], first.perStep[0]);
+  });
+
+  it('never spans epochs: the tail batch is short and the next call starts epoch + 1', () => {
+    const shards = new VirtualShards({ numSamples: 10, virtualShards: 4, seed: 1 });
+    const sizes: Array<[number, number]> = [];
+    for (let i = 0; i < 6; i++) {
+      const out = shards.next(4, 2);
+      sizes.push([out.epoch, out.perRank.flat().length]);
+    }
+    assert.deepEqual(sizes, [[0, 4], [0, 4], [0, 2], [1, 4], [1, 4], [1, 2]]);
+  });
+
+  it('is a pure function of the state: peek = next, same seed = same batches, other seed differs', () => {
+    const a = new VirtualShards({ numSamples: N, virtualShards: V, seed: 3 });
+    const b = new VirtualShards({ numSamples: N, virtualShards: V, seed: 3 });
+    const c = new VirtualShards({ numSamples: N, virtualShards: V, seed: 4 });
+    const peeked = a.peek(16, 3);
+    assert.deepEqual(a.toState().cursors, new Array(V).fill(0));
+    const drawn = a.next(16, 3);
+    assert.deepEqual(drawn, peeked);
+    assert.deepEqual(b.next(16, 3), drawn);
+    assert.notDeepEqual(c.next(16, 3), drawn);
+    assert.deepEqual(a.toState(), b.toState());
+  });
+
+  it('steals from other shards in the tail when a rank runs dry', () => {
+    // 9 samples over 3 shards; W = 2: rank 0 owns shards 0 and 2, rank 1 owns shard 1 (3 samples).
+    const shards = new VirtualShards({ numSamples: 9, virtualShards: 3, seed: 5 });
+    const first = shards.next(8, 2);
+    assert.deepEqual(first.perRank.map((r) => r.length), [4, 4]);
+    assert.deepEqual(first.perRank[1].map((i) => i % 3), [1, 1, 1, first.perRank[1][3] % 3]);
+    assert.notEqual(first.perRank[1][3] % 3, 1);
+    assertExactlyOnce([first, shards.next(8, 2)].map((b) => b.perRank), 9);
+  });
+
+  it('refuses W > V and inconsistent states', () => {
+    const shards = new VirtualShards({ numSamples: 20, virtualShards: 4, seed: 1 });
+    assert.throws(() => shards.next(4, 5), (e: unknown) => e instanceof ConfigError && /virtual_shards \(4\)/.test(e.message));
+    assert.throws(() => VirtualShards.fromState({ ...shards.toState(), cursors: [0, 0, 9, 0] }), CheckpointError);
+    assert.throws(() => VirtualShards.fromState({ ...shards.toState(), cursors: [0, 0] }), CheckpointError);
+  });
+});
