@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { selectBackend } from '../../src/backend/select.js';
+import { tf } from '../../src/backend/tf.js';
+import type { EncodedSample } from '../../src/data/types.js';
+import { silentLogger } from '../../src/log.js';
+import { LocalComm, type StepComm } from '../../src/train/comm.js';
+import { Stepper, type StepConfig, type StepResult } from '../../src/train/step.js';
+import { inProcessGroup } from '../helpers/in-process-comm.js';
+import { randomSamples, tinyModel } from '../helpers/tiny-model.js';
+
+const config: StepConfig = {
+  alphaLm: 1,
+  alphaCl: 1,
+  contrastive: { tau: 0.1, margin: 0.1, userAnswer: true, userUser: true, answerAnswer: true },
+  schedule: { peak: 5e-3, warmupSteps: 1, totalSteps: 10, minRatio: 0.1 },
+  gradClip: 1,
+  adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 },
+};
+
+/** Runs `steps` steps with the global batches split over `world` in-process ranks. */
+async function run(world: number, batches: EncodedSample[][], steps: number): Promise<{ results: StepResult[][]; params: Float32Array[] }> {
+  const comms: StepComm[] = world === 1 ? [new LocalComm()] : inProcessGroup(world);
+  const steppers = comms.map((comm) => new Stepper(tinyModel(), config, comm));
+  const results: StepResult[][] = [];
+  for (let s = 0; s < steps; s++) {
+    const global = batches[s]!;
+    const per = global.length / world;
+    results.push(await Promise.all(steppers.map((st, r) => st.run(global.slice(r * per, (r + 1) * per)))));
+  }
+  const params = steppers.map((st) => st.parameters.slice());
+  steppers.forEach((st) => st.model.dispose());
+  return { results, params };
+}
+
+/** ‖a − b‖∞ / ‖b‖∞: the largest weight difference relative to the largest weight. */
+function maxRelDiff(a: Float32Array, b: Float32Array): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    norm = Math.max(norm, Math.abs(b[i]!));
+  }
+  return diff / norm;
+}
+
+describe('train step', () => {
+  before(async () => {
+    await selectBackend('wasm', silentLogger);
+  });
+
+  it('N ranks with local batch b give the update of one rank with batch N·b', async () => {
+    const batches = Array.from({ length: 4 }, (_, s) => randomSamples(8, `exact-${s}`));
+    const single = await run(1, batches, 4);
+    for (const world of [2, 4]) {
+      const split = await run(world, batches, 4);
+      for (let s = 0; s < 4; s++) {
+        for (const r of split.results[s]!) {
+          assert.ok(Math.abs(r.lossCl! - single.results[s]![0]!.lossCl!) < 1e-6, `world ${world} step ${s + 1}: lossCl ${r.lossCl} vs ${single.results[s]![0]!.lossCl}`);
+          assert.ok(Math.abs(r.lossLm! - single.results[s]![0]!.lossLm!) < 1e-5, `world ${world} step ${s + 1}: lossLm`);
+          assert.equal(r.globalBatch, 8);
+        }
+      }
+      for (const p of split.params) {
+        assert.deepEqual(p, split.params[0], 'replicas must be bit-identical');
+        assert.ok(maxRelDiff(p, single.params[0]!) < 1e-5, `world ${world}: weights differ by ${maxRelDiff(p, single.params[0]!)}`);
+      }
+    }
+  });
+
+  it('a rank with no samples still takes part and keeps replicas equal', async () => {
+    const batches = [randomSamples(3, 'tail')];
+    const comms = inProcessGroup(2);
+    const steppers = comms.map((comm) => new Stepper(tinyModel(), config, comm));
+    const [a, b] = await Promise.all([steppers[0]!.run(batches[0]!), steppers[1]!.run([])]);
+    assert.equal(a.globalBatch, 3);
+    assert.equal(b.lossCl, a.lossCl);
+    assert.deepEqual(steppers[0]!.parameters, steppers[1]!.parameters);
+    steppers.forEach((st) => st.model.dispose());
+  });
+
+  it('leaves no tensors behind over 20 steps', async () => {
+    const stepper = new Stepper(tinyModel(), config, new LocalComm());
+    await stepper.run(randomSamples(4, 'warm'));
+    const before = tf.memory().numTensors;
+    for (let s = 0; s < 20; s++) await stepper.run(randomSamples(4, `leak-${s}`));
+    assert.equal(tf.memory().numTensors, before);
+    stepper.model.dispose();
+  });
+});
