@@ -8,6 +8,7 @@ import { InstructueError } from '../errors.js';
 import type { Command } from './command.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  probe: { summary: 'linear probe (logistic regression, AUC/KS per scenario) on exported embeddings', load: async () => (await import('./commands/probe.js')).default },
 };
 
 function help(): string {
