@@ -14,6 +14,8 @@ export interface DataConfig {
   max_instruction_tokens: number;
   max_answer_tokens: number;
   max_text_tokens: number;
+  tabular_schema: string;
+  cache_dir: string;
 }
 
 export const dataSchema: convict.Schema<DataConfig> = {
@@ -25,4 +27,6 @@ export const dataSchema: convict.Schema<DataConfig> = {
   max_instruction_tokens: { doc: 'Instruction tokens kept (longer instructions are cut)', format: 'nat', default: 32 },
   max_answer_tokens: { doc: 'Answer tokens kept for the LM loss and the answer embedding', format: 'nat', default: 32 },
   max_text_tokens: { doc: 'Prompt tokens kept in the text-only ablation', format: 'nat', default: 384 },
+  tabular_schema: { doc: 'tabular-schema.json of the data (docs/data-format.md); empty = look in the data folder, then its parent (where synth and import write it)', format: String, default: '' },
+  cache_dir: { doc: 'Root folder for the random-access index (and decompressed copies of .jsonl.gz shards); empty = .instructue-cache/ beside the data, falling back to the OS temp folder', format: String, default: '', env: 'INSTRUCTUE_DATA_CACHE' },
 };
