@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { WeightsError } from '../../src/errors.js';
 import {
   normalizeBertNames,
@@ -209,5 +211,30 @@ describe('HF configs', () => {
     const dir = await tempDir();
     await writeHfFolder(dir, GTE_BASE, tensors);
     assertSameTensors(normalizeBertNames(await readHfWeights(dir)), tensors);
+  });
+});
+
+describe('HF folders written by transformers (test/fixtures/golden, from scripts/golden)', () => {
+  const golden = fileURLToPath(new URL('../../../test/fixtures/golden/', import.meta.url));
+  const skip = existsSync(join(golden, 'versions.json')) ? false : 'golden fixtures not present (see scripts/golden/README.md)';
+
+  it('reads the tiny Qwen2: config, every tensor with the expected shape, and the parameter count', { skip }, async () => {
+    const dir = join(golden, 'qwen2-tiny');
+    const cfg = parseQwen2Config(await readHfConfig(dir), join(dir, 'config.json'));
+    assert.deepEqual(cfg, parseQwen2Config(TINY_QWEN2_V5, 'tiny'));
+    const weights = await readHfWeights(dir);
+    assert.deepEqual(new Map([...weights].map(([k, t]) => [k, t.shape])), qwen2TensorShapes(cfg));
+    assert.equal([...weights.values()].reduce((n, t) => n + t.data.length, 0), qwen2ParamCount(cfg));
+  });
+
+  it('reads the tiny BERT: config and every tensor with the expected shape', { skip }, async () => {
+    const dir = join(golden, 'bert-tiny');
+    const cfg = parseBertConfig(await readHfConfig(dir), join(dir, 'config.json'));
+    assert.deepEqual(cfg, {
+      hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 64,
+      type_vocab_size: 2, vocab_size: 256, layer_norm_eps: 1e-12, hidden_act: 'gelu', pad_token_id: 0,
+    });
+    const weights = normalizeBertNames(await readHfWeights(dir));
+    assert.deepEqual(new Map([...weights].map(([k, t]) => [k, t.shape])), bertTensorShapes(cfg));
   });
 });

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { WeightsError } from '../../src/errors.js';
 import {
   floatBitsToBf16,
@@ -223,4 +225,17 @@ describe('safetensors validation', () => {
     throwsExactly(() => serializeSafetensors({ w: f32([3], [1, 2]) }), 'tensor "w": shape [3] holds 3 values but data has 2');
     throwsExactly(() => serializeSafetensors({ ids: i32([1], [1]) }, { dtype: () => 'F16' }), 'tensor "ids": cannot store a int32 tensor as F16');
   });
+});
+
+describe('safetensors files written by HF (test/fixtures/golden, from scripts/golden)', () => {
+  const golden = fileURLToPath(new URL('../../../test/fixtures/golden/', import.meta.url));
+  const skip = existsSync(join(golden, 'versions.json')) ? false : 'golden fixtures not present (see scripts/golden/README.md)';
+  for (const file of ['qwen2-tiny/model', 'qwen2-tiny/expected', 'bert-tiny/model', 'bert-tiny/expected']) {
+    it(`re-serialises ${file}.safetensors byte for byte`, { skip }, async () => {
+      const path = join(golden, `${file}.safetensors`);
+      const bytes = await readFile(path);
+      const parsed = parseSafetensors(bytes, path);
+      assert.deepEqual(Buffer.from(serializeSafetensors(parsed.tensors, { metadata: parsed.metadata })), bytes);
+    });
+  }
 });
