@@ -9,9 +9,10 @@ import { BackendError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { installKernelFixes } from './kernels.js';
 import { tf } from './tf.js';
+import { loadWebgpuBackend } from './webgpu.js';
 import type { BackendName } from '../config/schema.js';
 
-export type ActiveBackend = 'tensorflow' | 'wasm' | 'cpu';
+export type ActiveBackend = 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
 
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
 
@@ -36,6 +37,10 @@ export async function selectBackend(requested: BackendName, log: Logger): Promis
   // own log line says which backend runs.
   tf.env().set('PROD', true);
   installKernelFixes();
+  if (requested === 'webgpu') {
+    log.info('backend selected', { backend: 'webgpu', adapter: await loadWebgpuBackend(), experimental: true });
+    return 'webgpu';
+  }
   if (requested === 'tensorflow' || requested === 'auto') {
     const failures: string[] = [];
     for (const pkg of NATIVE_PACKAGES) {

@@ -10,7 +10,7 @@ import { distSchema, type DistConfig } from './sections/dist.js';
 import { modelSchema, type ModelConfig } from './sections/model.js';
 import { trainSchema, type TrainConfig } from './sections/train.js';
 
-export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
 
 export interface InstructueConfig {
   name: string;
@@ -24,7 +24,7 @@ export interface InstructueConfig {
 
 export const schema: convict.Schema<InstructueConfig> = {
   name: { doc: 'Name of this run configuration', format: String, default: 'custom' },
-  backend: { doc: 'tfjs backend: auto tries tensorflow (tfjs-node-gpu, tfjs-node), then wasm, then cpu', format: oneOf(['auto', 'tensorflow', 'wasm', 'cpu']), default: 'auto', env: 'INSTRUCTUE_BACKEND', arg: 'backend' },
+  backend: { doc: 'tfjs backend: auto tries tensorflow (tfjs-node-gpu, tfjs-node), then wasm, then cpu; webgpu (experimental, needs the webgpu npm packages, see docs/gpu.md) is used only when named', format: oneOf(['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu']), default: 'auto', env: 'INSTRUCTUE_BACKEND', arg: 'backend' },
   seed: { doc: 'Seed for weights, data order and every random draw', format: 'int', default: 1234, arg: 'seed' },
   model: modelSchema,
   data: dataSchema,
