@@ -7,9 +7,9 @@
  *
  *   J(w, b) = Σᵢ [ log(1 + exp(zᵢ)) − yᵢ·zᵢ ] + ½·l2·‖w‖²,   zᵢ = b + Σⱼ wⱼ·(xᵢⱼ − meanⱼ)/stdⱼ
  *
- * with mean and population std (ddof 0) taken on the fit rows. This is exactly scikit-learn's
- * `LogisticRegression(penalty='l2', C=1/l2)` on `StandardScaler` output, so the default
- * l2 = 1 is sklearn's C = 1. Features whose std is 0 (or below 1e-9·|mean|, which is float
+ * with mean and population std (ddof 0) taken on the fit rows. It has the same minimiser as
+ * scikit-learn's `LogisticRegression(penalty='l2', C=1/l2)` on `StandardScaler` output
+ * (C·Σ loss + ½‖w‖² = C·J), so the default l2 = 1 is sklearn's C = 1. Features whose std is 0 (or below 1e-9·|mean|, which is float
  * rounding of a constant) are ignored: their weight is 0 and their std is recorded as 0.
  *
  * Solver: Newton's method with a Cholesky solve of the exact Hessian and a backtracking line
