@@ -48,6 +48,30 @@ function tinyVocabRows(tokenizerSize: number): number {
   return Math.ceil((tokenizerSize + SPECIAL_TOKENS.length) / 64) * 64;
 }
 
+/** Dims and weights of a Hugging Face Qwen2 folder (tied embeddings only). */
+export async function readQwen2Folder(dir: string, maxPositions = Infinity): Promise<{ dims: Qwen2Dims; source: WeightSource; eos: number | undefined }> {
+  const json = await readHfConfig(dir);
+  const hf = parseQwen2Config(json, `${dir}/config.json`);
+  if (!hf.tie_word_embeddings) throw new WeightsError(`${dir}/config.json: tie_word_embeddings is false; instructue supports tied Qwen2 embeddings (Qwen2.5-0.5B/1.5B) only`);
+  const dims: Qwen2Dims = {
+    hidden: hf.hidden_size, layers: hf.num_hidden_layers, heads: hf.num_attention_heads, kvHeads: hf.num_key_value_heads,
+    headSize: hf.head_dim, intermediate: hf.intermediate_size, vocab: hf.vocab_size, ropeTheta: hf.rope_theta,
+    rmsEps: hf.rms_norm_eps, maxPositions: Math.min(maxPositions, hf.max_position_embeddings),
+  };
+  const eos = typeof json.eos_token_id === 'number' ? json.eos_token_id : undefined;
+  return { dims, source: { kind: 'hf', tensors: await readHfWeights(dir), file: dir }, eos };
+}
+
+/** Dims and weights of a Hugging Face BERT folder (e.g. gte-base). */
+export async function readBertFolder(dir: string): Promise<{ dims: BertDims; source: WeightSource }> {
+  const hf = parseBertConfig(await readHfConfig(dir), `${dir}/config.json`);
+  const dims: BertDims = {
+    hidden: hf.hidden_size, layers: hf.num_hidden_layers, heads: hf.num_attention_heads, intermediate: hf.intermediate_size,
+    vocab: hf.vocab_size, maxPositions: hf.max_position_embeddings, typeVocab: hf.type_vocab_size, layerNormEps: hf.layer_norm_eps,
+  };
+  return { dims, source: { kind: 'hf', tensors: normalizeBertNames(await readHfWeights(dir)), file: dir } };
+}
+
 async function decoderPart(cfg: Frozen<ModelConfig>, seed: number, tokenizer: TextTokenizer) {
   const d = cfg.decoder;
   if (!d.hf_dir) {
@@ -58,16 +82,7 @@ async function decoderPart(cfg: Frozen<ModelConfig>, seed: number, tokenizer: Te
     };
     return { dims, source: { kind: 'random', seed: `${seed}/decoder`, std: cfg.init_std } as WeightSource, eos: undefined as number | undefined };
   }
-  const json = await readHfConfig(d.hf_dir);
-  const hf = parseQwen2Config(json, `${d.hf_dir}/config.json`);
-  if (!hf.tie_word_embeddings) throw new WeightsError(`${d.hf_dir}/config.json: tie_word_embeddings is false; instructue supports tied Qwen2 embeddings (Qwen2.5-0.5B/1.5B) only`);
-  const dims: Qwen2Dims = {
-    hidden: hf.hidden_size, layers: hf.num_hidden_layers, heads: hf.num_attention_heads, kvHeads: hf.num_key_value_heads,
-    headSize: hf.head_dim, intermediate: hf.intermediate_size, vocab: hf.vocab_size, ropeTheta: hf.rope_theta,
-    rmsEps: hf.rms_norm_eps, maxPositions: Math.min(d.max_positions, hf.max_position_embeddings),
-  };
-  const eos = typeof json.eos_token_id === 'number' ? json.eos_token_id : undefined;
-  return { dims, source: { kind: 'hf', tensors: await readHfWeights(d.hf_dir), file: d.hf_dir } as WeightSource, eos };
+  return readQwen2Folder(d.hf_dir, d.max_positions);
 }
 
 async function encoderPart(cfg: Frozen<ModelConfig>, seed: number, tokenizer: EncoderTokenizer) {
@@ -79,12 +94,7 @@ async function encoderPart(cfg: Frozen<ModelConfig>, seed: number, tokenizer: En
     };
     return { dims, source: { kind: 'random', seed: `${seed}/encoder`, std: cfg.init_std } as WeightSource };
   }
-  const hf = parseBertConfig(await readHfConfig(e.hf_dir), `${e.hf_dir}/config.json`);
-  const dims: BertDims = {
-    hidden: hf.hidden_size, layers: hf.num_hidden_layers, heads: hf.num_attention_heads, intermediate: hf.intermediate_size,
-    vocab: hf.vocab_size, maxPositions: hf.max_position_embeddings, typeVocab: hf.type_vocab_size, layerNormEps: hf.layer_norm_eps,
-  };
-  return { dims, source: { kind: 'hf', tensors: normalizeBertNames(await readHfWeights(e.hf_dir)), file: e.hf_dir } as WeightSource };
+  return readBertFolder(e.hf_dir);
 }
 
 /** Mean and std of the first `rows` embedding rows (the tokenizer's real vocabulary). */

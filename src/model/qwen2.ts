@@ -66,20 +66,20 @@ export class Qwen2Decoder {
   /**
    * Final hidden states [B, T, D] (after the last RMSNorm, i.e. HF's `last_hidden_state`) for
    * input embeddings [B, T, D] and a right-padded attention mask (1 = token, 0 = padding).
-   * `collect` receives every layer's input and the final output (HF's `hidden_states`).
+   * `collect` receives the input embeddings and then each layer's output (HF's
+   * `hidden_states` before the final norm is applied to the last one).
    */
   forward(inputs_BTD: Tensor, mask_BT: Int32Array, opts: ForwardOptions = {}, collect?: (h_BTD: Tensor) => void): Tensor {
     const [batch, length] = inputs_BTD.shape as [number, number, number];
     const { cos_TE, sin_TE } = this.ropeFor(length);
     const bias_BTT = causalPaddingBias(mask_BT, batch, length);
     let h_BTD = inputs_BTD;
+    collect?.(h_BTD);
     this.weights.layers.forEach((layer, index) => {
-      collect?.(h_BTD);
       h_BTD = this.block(h_BTD, layer, bias_BTT, cos_TE, sin_TE, opts, index);
+      collect?.(h_BTD);
     });
-    const out_BTD = rmsNorm(h_BTD, this.weights.finalNorm_D, this.dims.rmsEps);
-    collect?.(out_BTD);
-    return out_BTD;
+    return rmsNorm(h_BTD, this.weights.finalNorm_D, this.dims.rmsEps);
   }
 
   private block(x_BTD: Tensor, layer: Qwen2Layer, bias_BTT: Tensor, cos_TE: Tensor, sin_TE: Tensor, opts: ForwardOptions, index: number): Tensor {
