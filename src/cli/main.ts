@@ -9,6 +9,7 @@ import type { Command } from './command.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   probe: { summary: 'linear probe (logistic regression, AUC/KS per scenario) on exported embeddings', load: async () => (await import('./commands/probe.js')).default },
+  synth: { summary: 'generate synthetic multi-source users: UserQA training shards and a labelled evaluation set', load: async () => (await import('./commands/synth.js')).default },
 };
 
 function help(): string {

@@ -92,17 +92,18 @@ function encodeCategorical(row: Float32Array, value: number | string | undefined
 }
 
 /**
- * Builds a schema from records' tabular values in one pass: a feature is numeric when every
- * value it takes is a number (mean and population std; std 0 becomes 1), otherwise categorical
- * with its distinct values as sorted text. Features are sorted by name, so the result does not
- * depend on record order.
+ * Accumulates tabular values in one pass and turns them into a schema: a feature is numeric when
+ * every value it takes is a number (mean and population std; std 0 becomes 1), otherwise
+ * categorical with its distinct values as sorted text. Features are sorted by name, so the
+ * result does not depend on record order.
  */
-export function inferTabularSchema(records: Iterable<{ tabular: Record<string, number | string> }>): TabularSchema {
-  const stats = new Map<string, { n: number; sum: number; sumSq: number; numeric: boolean; values: Set<string> }>();
-  for (const record of records) {
-    for (const [name, value] of Object.entries(record.tabular)) {
-      let s = stats.get(name);
-      if (!s) stats.set(name, (s = { n: 0, sum: 0, sumSq: 0, numeric: true, values: new Set() }));
+export class TabularStats {
+  private readonly stats = new Map<string, { n: number; sum: number; sumSq: number; numeric: boolean; values: Set<string> }>();
+
+  add(values: Record<string, number | string>): void {
+    for (const [name, value] of Object.entries(values)) {
+      let s = this.stats.get(name);
+      if (!s) this.stats.set(name, (s = { n: 0, sum: 0, sumSq: 0, numeric: true, values: new Set() }));
       s.values.add(String(value));
       if (typeof value === 'number') {
         s.n++;
@@ -113,14 +114,24 @@ export function inferTabularSchema(records: Iterable<{ tabular: Record<string, n
       }
     }
   }
-  const names = [...stats.keys()].sort();
-  return {
-    features: names.map((name): TabularFeature => {
-      const s = stats.get(name)!;
-      if (!s.numeric) return { name, kind: 'categorical', categories: [...s.values].sort() };
-      const mean = s.sum / s.n;
-      const std = Math.sqrt(Math.max(0, s.sumSq / s.n - mean * mean));
-      return { name, kind: 'numeric', mean, std: std > 1e-9 ? std : 1 };
-    }),
-  };
+
+  schema(): TabularSchema {
+    const names = [...this.stats.keys()].sort();
+    return {
+      features: names.map((name): TabularFeature => {
+        const s = this.stats.get(name)!;
+        if (!s.numeric) return { name, kind: 'categorical', categories: [...s.values].sort() };
+        const mean = s.sum / s.n;
+        const std = Math.sqrt(Math.max(0, s.sumSq / s.n - mean * mean));
+        return { name, kind: 'numeric', mean, std: std > 1e-9 ? std : 1 };
+      }),
+    };
+  }
+}
+
+/** The schema of records' tabular values (see `TabularStats`). */
+export function inferTabularSchema(records: Iterable<{ tabular: Record<string, number | string> }>): TabularSchema {
+  const stats = new TabularStats();
+  for (const record of records) stats.add(record.tabular);
+  return stats.schema();
 }
