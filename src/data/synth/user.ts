@@ -6,7 +6,7 @@
  * difficulty knob maps to the few generator parameters it controls.
  */
 import { hashSeed, Rng } from '../prng.js';
-import { SOURCE_NAMES, type SourceName, type UserQARecord } from '../types.js';
+import { SOURCE_NAMES, type SourceName } from '../types.js';
 import { FUTURE_WINDOW, HISTORY_WINDOW, generateWindow, type WindowBehaviour } from './behaviour.js';
 import type { BehaviourParams } from './event-kinds.js';
 import { drawPairs, profileSummary } from './qa.js';
@@ -33,7 +33,7 @@ export interface DifficultySettings {
   tabularNoise: number;
 }
 
-/** Linear in the difficulty d ∈ [0, 1]; at d = 0.5 about half of all events are irrelevant. */
+/** Linear in the difficulty d ∈ [0, 1]; at d = 0.5 about a third of all events are irrelevant (test/data/synth.test.ts). */
 export function difficultySettings(d: number): DifficultySettings {
   return {
     behaviour: { signal: 1.5 - d, noiseRate: 1 + 6 * d, offModeRate: 0.1 + 0.5 * d },
@@ -42,8 +42,13 @@ export function difficultySettings(d: number): DifficultySettings {
   };
 }
 
+/** Training and evaluation users are different people: separate index spaces and id prefixes. */
+export type Population = 'train' | 'eval';
+
 export interface SynthUser {
   id: string;
+  population: Population;
+  index: number;
   traits: Traits;
   history: WindowBehaviour;
   future: WindowBehaviour;
@@ -58,9 +63,12 @@ const enum Stream {
   Pairs,
 }
 
-/** The user with global index `index` (training and evaluation users share one index space). */
-export function generateUser(index: number, params: GeneratorParams, settings = difficultySettings(params.difficulty)): SynthUser {
-  const rng = (stream: Stream) => new Rng(hashSeed(params.seed, index, stream));
+/**
+ * User `index` of a population (`u<index>` in training, `e<index>` in evaluation). The
+ * evaluation set does not depend on how many training users there are.
+ */
+export function generateUser(index: number, params: GeneratorParams, population: Population = 'train', settings = difficultySettings(params.difficulty)): SynthUser {
+  const rng = (stream: Stream) => userRng(params.seed, population, index, stream);
   const traits = sampleTraits(rng(Stream.Traits));
   const historyRng = rng(Stream.History);
   const missing = new Set<SourceName>(SOURCE_NAMES.filter(() => historyRng.chance(settings.missingSource)));
@@ -68,13 +76,17 @@ export function generateUser(index: number, params: GeneratorParams, settings = 
   const history = generateWindow(traits, historyRng, settings.behaviour, HISTORY_WINDOW, { missing, maxEvents: params.maxEvents });
   const future = generateWindow(traits, rng(Stream.Future), settings.behaviour, FUTURE_WINDOW);
   const tabular = tabularOf(traits, rng(Stream.Tabular), settings.tabularNoise);
-  return { id: `u${index}`, traits, history, future, tabular };
+  return { id: `${population === 'train' ? 'u' : 'e'}${index}`, population, index, traits, history, future, tabular };
+}
+
+function userRng(seed: number, population: Population, index: number, stream: Stream): Rng {
+  return new Rng(hashSeed(seed, population === 'train' ? 0 : 1, index, stream));
 }
 
 /** Training lines of a user: one general-mode record, then `pairsPerUser` instruction records. */
 export function trainingLines(user: SynthUser, params: GeneratorParams): string[] {
   const head = profileHead(user);
-  const pairs = drawPairs(user, params.pairsPerUser, new Rng(hashSeed(params.seed, Number(user.id.slice(1)), Stream.Pairs)));
+  const pairs = drawPairs(user, params.pairsPerUser, userRng(params.seed, user.population, user.index, Stream.Pairs));
   return [
     line(head, null, profileSummary(user.traits)),
     ...pairs.map((p) => line(head, p.instruction, p.answer)),
@@ -84,11 +96,6 @@ export function trainingLines(user: SynthUser, params: GeneratorParams): string[
 /** The evaluation line of a user: general mode, empty answer, the six scenario labels. */
 export function evaluationLine(user: SynthUser): string {
   return `${line(profileHead(user), null, '').slice(0, -1)},"labels":${JSON.stringify(scenarioLabels(user.traits, user.future))}}`;
-}
-
-/** The record a line holds (for tests and reports that need objects, not text). */
-export function userRecord(user: SynthUser, instruction: string | null, answer: string): UserQARecord {
-  return { user_id: user.id, sources: user.history.events, tabular: user.tabular, instruction, answer };
 }
 
 /** `{"user_id":…,"sources":…,"tabular":…` — shared by all of a user's lines, serialised once. */

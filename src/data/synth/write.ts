@@ -76,7 +76,7 @@ export function writeSynth(opts: SynthOptions): SynthSummary {
   for (let k = 0; k < opts.shards; k++) {
     const writer = new JsonlWriter(join(trainDir, `part-${String(k).padStart(5, '0')}${ext}`));
     for (let i = Math.floor((k * opts.users) / opts.shards); i < Math.floor(((k + 1) * opts.users) / opts.shards); i++) {
-      const user = generateUser(i, opts, settings);
+      const user = generateUser(i, opts, 'train', settings);
       stats.add(user.tabular);
       for (const line of trainingLines(user, opts)) writer.write(line);
       if ((i + 1) % 1000 === 0) opts.onProgress?.(i + 1, total);
@@ -87,12 +87,12 @@ export function writeSynth(opts: SynthOptions): SynthSummary {
   }
   const positives = Object.fromEntries(SCENARIO_NAMES.map((s) => [s, 0])) as Record<ScenarioName, number>;
   const evalWriter = new JsonlWriter(join(evalDir, `part-00000${ext}`));
-  for (let i = opts.users; i < total; i++) {
-    const user = generateUser(i, opts, settings);
+  for (let i = 0; i < opts.evalUsers; i++) {
+    const user = generateUser(i, opts, 'eval', settings);
     const labels = scenarioLabels(user.traits, user.future);
     for (const s of SCENARIO_NAMES) positives[s] += labels[s];
     evalWriter.write(evaluationLine(user));
-    if ((i + 1) % 1000 === 0) opts.onProgress?.(i + 1, total);
+    if ((i + 1) % 1000 === 0) opts.onProgress?.(opts.users + i + 1, total);
   }
   evalWriter.close();
   files.push({ path: `eval/part-00000${ext}`, records: evalWriter.lines });
