@@ -24,7 +24,7 @@ import { InstructUE } from './instructue.js';
 import type { Linear } from './layers.js';
 import { ParameterStore } from './parameters.js';
 import type { Qwen2Dims } from './qwen2.js';
-import { SPECIAL_TOKENS } from './special-tokens.js';
+import { SPECIAL_TOKENS, specialIndex } from './special-tokens.js';
 import type { EncoderTokenizer, TextTokenizer } from './tokenizer.js';
 import { WeightReader, type WeightSource } from './weight-source.js';
 import { tinyEncoderTokenizer, tinyTextTokenizer } from './wordpiece-vocab.js';
@@ -151,6 +151,11 @@ export function assembleInstructUE(o: AssembleOptions): InstructUE {
   const rng = new Rng(o.seed, 'instructue-inputs');
   const specialInit = new Float32Array(SPECIAL_TOKENS.length * hidden);
   for (let i = 0; i < specialInit.length; i++) specialInit[i] = stats.mean_D[i % hidden]! + stats.std * rng.normal();
+  // <ANSWER> starts as a copy of <USER>: both mark "embed what came before", and equal rows make
+  // u_i and a_i comparable from the first step (random distinct rows leave every u–a cosine far
+  // below the same-side ones, so the false-negative mask of Eq. 4 would hide all same-side
+  // negatives at first and release them as training aligns the two sides).
+  specialInit.copyWithin(specialIndex('<ANSWER>') * hidden, specialIndex('<USER>') * hidden, (specialIndex('<USER>') + 1) * hidden);
   const special_SD = store.trainable('special_tokens.embedding', tf.tensor2d(specialInit, [SPECIAL_TOKENS.length, hidden]));
 
   // Adapter outputs start at the scale of token embeddings: std_w = std_E / sqrt(fan_in).
