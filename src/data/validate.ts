@@ -10,6 +10,11 @@ import { SOURCE_NAMES, type SourceEvent, type SourceName, type UserQARecord } fr
 
 /** ISO-8601 date or date-time (`2024-03-02`, `2024-03-02T10:15`, `…:30Z`, `…+08:00`). */
 const ISO_TS = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+/** True for the time stamps the record format accepts. */
+export function isIsoTimestamp(ts: string): boolean {
+  return ISO_TS.test(ts);
+}
+
 const TOP_LEVEL = new Set(['user_id', 'sources', 'tabular', 'instruction', 'answer', 'labels']);
 
 /**
