@@ -12,7 +12,6 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   probe: { summary: 'linear probe (logistic regression, AUC/KS per scenario) on exported embeddings', load: async () => (await import('./commands/probe.js')).default },
   synth: { summary: 'generate synthetic multi-source users: UserQA training shards and a labelled evaluation set', load: async () => (await import('./commands/synth.js')).default },
   import: { summary: 'turn your own event and user tables (CSV/JSONL) into UserQA shards, with rule-based answers', load: async () => (await import('./commands/import.js')).default },
-  import: { summary: 'turn your own event and user tables (CSV/JSONL) into UserQA shards, with rule-based answers', load: async () => (await import('./commands/import.js')).default },
 };
 
 function help(): string {
