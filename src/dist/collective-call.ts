@@ -41,14 +41,18 @@ export interface CallStats {
   waitMs: number;
 }
 
-/** A call passed its deadline; `missing` says which ranks and chunks never arrived. */
+/**
+ * A call passed its deadline. `silentRanks` sent nothing at all for it (the likely dead or
+ * stalled ones); `missing` lists every incomplete stream (an all-reduce also misses the results
+ * of live owners that waited for a silent rank).
+ */
 export class CollectiveTimeoutError extends CollectiveError {
-  readonly missingRanks: number[];
-  readonly missing: MissingStream[];
-  constructor(message: string, missing: MissingStream[]) {
+  constructor(
+    message: string,
+    readonly missing: MissingStream[],
+    readonly silentRanks: number[],
+  ) {
     super('COLLECTIVE_TIMEOUT', message);
-    this.missing = missing;
-    this.missingRanks = [...new Set(missing.map((m) => m.source))].sort((a, b) => a - b);
   }
 }
 
@@ -280,8 +284,10 @@ export class CollectiveCall<T> {
 
   private timeoutError(): CollectiveTimeoutError {
     const missing = this.logic.missing();
+    const silent = [...new Set(missing.map((m) => m.source))].filter((r) => !this.received.has(r)).sort((a, b) => a - b);
     const what = missing.map((m) => `${m.phase} ${m.chunks ? `chunks [${m.chunks.join(',')}]` : '(everything)'} from rank ${m.source}`).join('; ');
-    return new CollectiveTimeoutError(`${this.description} timed out after ${this.host.timeoutMs} ms; missing: ${what || 'nothing (frames still queued to send)'}`, missing);
+    const message = `${this.description} timed out after ${this.host.timeoutMs} ms; nothing at all from ranks [${silent.join(',')}]; missing: ${what || 'nothing (frames still queued to send)'}`;
+    return new CollectiveTimeoutError(message, missing, silent);
   }
 
   private ref() {
