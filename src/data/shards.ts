@@ -9,7 +9,7 @@
  * compute the same batches independently.
  */
 import { CheckpointError, ConfigError } from '../errors.js';
-import { hashSeed, Rng } from './prng.js';
+import { Rng } from '../util/rng.js';
 
 /** The whole serialisable position (checkpointed as-is). */
 export interface ShardState {
@@ -31,7 +31,7 @@ export interface ShardBatch {
 export class VirtualShards {
   private readonly state: ShardState;
   /** Per-shard permutations of the current epoch, built on first use. */
-  private perms = new Map<number, Uint32Array>();
+  private perms = new Map<number, number[]>();
   private permsEpoch: number;
 
   constructor(opts: { numSamples: number; virtualShards: number; seed: number }) {
@@ -153,16 +153,14 @@ export class VirtualShards {
     return s + this.permutation(s)[pos] * this.state.virtualShards;
   }
 
-  private permutation(s: number): Uint32Array {
+  private permutation(s: number): number[] {
     if (this.permsEpoch !== this.state.epoch) {
       this.perms = new Map();
       this.permsEpoch = this.state.epoch;
     }
     let perm = this.perms.get(s);
     if (!perm) {
-      perm = new Uint32Array(this.shardSize(s));
-      for (let i = 0; i < perm.length; i++) perm[i] = i;
-      new Rng(hashSeed(this.state.seed, this.state.epoch, s)).shuffle(perm);
+      perm = new Rng(this.state.seed, 'shard', this.state.epoch, s).shuffle(Array.from({ length: this.shardSize(s) }, (_, i) => i));
       this.perms.set(s, perm);
     }
     return perm;

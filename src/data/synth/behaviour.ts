@@ -6,8 +6,9 @@
  * the record's sources; the future window (March 2024) only feeds forward-looking answers and
  * evaluation labels, through per-kind counts and bill spend.
  */
-import type { Rng } from '../prng.js';
+import type { Rng } from '../../util/rng.js';
 import { SOURCE_NAMES, type SourceEvent, type SourceName } from '../types.js';
+import { poisson } from './draws.js';
 import { KIND_NAMES, SOURCE_KINDS, kindRate, makeEventFields, type BehaviourParams, type KindName } from './event-kinds.js';
 import type { Traits } from './traits.js';
 
@@ -53,7 +54,7 @@ export function generateWindow(t: Traits, rng: Rng, params: BehaviourParams, win
     }
     const drawn: Array<{ day: number; event: SourceEvent }> = [];
     for (const kind of SOURCE_KINDS[source]) {
-      const n = rng.poisson(kindRate(kind, t, params) * t.activity * window.scale);
+      const n = poisson(rng, kindRate(kind, t, params) * t.activity * window.scale);
       counts[source][kind] = n;
       for (let i = 0; i < n; i++) {
         const day = window.startDay + rng.int(window.days);

@@ -5,7 +5,8 @@
  * (bill, mini program, page position, search) one occurrence of the kind can leave. `noise`
  * kinds do not depend on traits: they are the irrelevant events that dilute the signal.
  */
-import type { Rng } from '../prng.js';
+import type { Rng } from '../../util/rng.js';
+import { chance, pick } from './draws.js';
 import type { SourceName } from '../types.js';
 import { BILL_ITEMS, CHANNELS, DINING, FILM_GENRES, MINIPRO_APPS, SEARCH_QUERIES, SPM_PAGES } from './catalog.js';
 import type { Traits } from './traits.js';
@@ -73,15 +74,15 @@ export function makeEventFields(source: SourceName, kind: KindName, t: Traits, r
     case 'bill':
       return billFields(kind, t, rng, taste);
     case 'minipro': {
-      const entry = kind === 'noise' ? rng.pick(MINIPRO_APPS.noise) : MINIPRO_APPS[kind as Exclude<keyof typeof MINIPRO_APPS, 'noise'>];
-      return { app: entry.app, action: rng.pick(entry.actions) };
+      const entry = kind === 'noise' ? pick(rng, MINIPRO_APPS.noise) : MINIPRO_APPS[kind as Exclude<keyof typeof MINIPRO_APPS, 'noise'>];
+      return { app: entry.app, action: pick(rng, entry.actions) };
     }
     case 'spm': {
-      const entry = kind === 'noise' ? rng.pick(SPM_PAGES.noise) : SPM_PAGES[kind as Exclude<keyof typeof SPM_PAGES, 'noise'>];
-      return { page: entry.page, element: taste(rng.pick(entry.elements)) };
+      const entry = kind === 'noise' ? pick(rng, SPM_PAGES.noise) : SPM_PAGES[kind as Exclude<keyof typeof SPM_PAGES, 'noise'>];
+      return { page: entry.page, element: taste(pick(rng, entry.elements)) };
     }
     case 'search':
-      return { text: taste(rng.pick(SEARCH_QUERIES[kind as keyof typeof SEARCH_QUERIES])) };
+      return { text: taste(pick(rng, SEARCH_QUERIES[kind as keyof typeof SEARCH_QUERIES])) };
   }
 }
 
@@ -89,14 +90,14 @@ function billFields(kind: KindName, t: Traits, rng: Rng, taste: (s: string) => s
   let entry: { items: readonly string[]; category: string; price: number };
   if (kind === 'dining') {
     // Mostly the preferred category, sometimes another one: taste shows as a tendency.
-    const d = rng.chance(0.7) ? DINING[t.dining] : rng.pick(DINING);
+    const d = chance(rng, 0.7) ? DINING[t.dining] : pick(rng, DINING);
     entry = { items: d.items, category: d.category, price: d.price };
   } else if (kind === 'noise') {
-    entry = rng.pick(BILL_ITEMS.noise);
+    entry = pick(rng, BILL_ITEMS.noise);
   } else {
     entry = BILL_ITEMS[kind as Exclude<keyof typeof BILL_ITEMS, 'noise'>];
   }
   const amount = Math.max(1, Math.round(entry.price * Math.exp(0.3 * t.power + 0.25 * rng.normal())));
-  const channel = rng.chance(0.7) ? CHANNELS[t.channel] : rng.pick(CHANNELS);
-  return { amount, item: taste(rng.pick(entry.items)), category: entry.category, channel };
+  const channel = chance(rng, 0.7) ? CHANNELS[t.channel] : pick(rng, CHANNELS);
+  return { amount, item: taste(pick(rng, entry.items)), category: entry.category, channel };
 }

@@ -6,9 +6,11 @@
  * next month."), and the general-mode answer, a short holistic profile. Every answer depends on
  * the trait or future behaviour its question asks about, and on nothing else.
  */
-import type { Rng } from '../prng.js';
+import type { Rng } from '../../util/rng.js';
+import { fill } from '../render-templates.js';
 import { AGE_PHRASES, DINING, FILM_GENRES, POWER_LEVELS } from './catalog.js';
 import { countOf, type WindowBehaviour } from './behaviour.js';
+import { pick } from './draws.js';
 import { futureFlags } from './scenarios.js';
 import { powerLevel, type Traits } from './traits.js';
 
@@ -128,9 +130,5 @@ export function profileSummary(t: Traits): string {
 /** `count` distinct topics, each with one of its paraphrases, drawn with `rng`. */
 export function drawPairs(u: AnswerInput, count: number, rng: Rng): Array<{ instruction: string; answer: string }> {
   const topics = rng.shuffle(TOPICS.slice()).slice(0, Math.min(count, TOPICS.length));
-  return topics.map((topic) => ({ instruction: rng.pick(QUESTIONS[topic].instructions), answer: answerFor(topic, u) }));
-}
-
-function fill(template: string, slots: Record<string, string>): string {
-  return template.replace(/\{(\w+)\}/g, (_, k: string) => slots[k]);
+  return topics.map((topic) => ({ instruction: pick(rng, QUESTIONS[topic].instructions), answer: answerFor(topic, u) }));
 }

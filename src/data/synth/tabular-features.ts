@@ -4,7 +4,8 @@
  * account_years, of nothing at all), with the odd value missing. The categorical vocabularies
  * are fixed here; numeric means and stds come from the generated users (src/data/synth/write.ts).
  */
-import type { Rng } from '../prng.js';
+import type { Rng } from '../../util/rng.js';
+import { chance } from './draws.js';
 import { AGE_BANDS, CITY_TIERS, MEMBERSHIPS, PHONE_TIERS } from './catalog.js';
 import type { Traits } from './traits.js';
 
@@ -38,11 +39,11 @@ export function tabularOf(t: Traits, rng: Rng, noise: number): Record<string, nu
     membership: MEMBERSHIPS[member < -0.3 ? 0 : member < 0.5 ? 1 : 2],
     monthly_income: Math.round((8000 * Math.exp(0.45 * seen(1))) / 100) * 100,
     credit_score: Math.round(650 + 60 * seen(1.2)),
-    account_years: Math.round((0.5 + 9.5 * rng.float()) * 10) / 10,
+    account_years: Math.round((0.5 + 9.5 * rng.next()) * 10) / 10,
     active_days: Math.max(1, Math.min(60, Math.round(24 * t.activity + 4 * rng.normal()))),
   };
   for (const name of ['monthly_income', 'credit_score', 'account_years', 'active_days']) {
-    if (rng.chance(MISSING_VALUE)) delete values[name];
+    if (chance(rng, MISSING_VALUE)) delete values[name];
   }
   return values;
 }

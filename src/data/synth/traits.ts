@@ -5,7 +5,8 @@
  * (middle age and big cities earn more, the young game more, the rich drive), so no single
  * behaviour gives a trait away.
  */
-import type { Rng } from '../prng.js';
+import type { Rng } from '../../util/rng.js';
+import { weighted } from './draws.js';
 import { COMMUTES, DINING, FILM_GENRES, type Commute } from './catalog.js';
 
 export interface Traits {
@@ -44,8 +45,8 @@ const YOUTH = [1, 0.6, 0, -0.5, -1];
 
 /** Draws one user's traits. */
 export function sampleTraits(rng: Rng): Traits {
-  const age = rng.weighted(AGE_WEIGHTS);
-  const city = rng.weighted(CITY_WEIGHTS);
+  const age = weighted(rng, AGE_WEIGHTS);
+  const city = weighted(rng, CITY_WEIGHTS);
   const youth = YOUTH[age];
   const power = AGE_POWER[age] + CITY_POWER[city] + 0.85 * rng.normal();
   const eco = 0.35 * youth + rng.normal();
@@ -85,7 +86,7 @@ export function sampleTraits(rng: Rng): Traits {
 
 /** Index drawn with probability ∝ exp(logit). */
 export function softmaxPick(rng: Rng, logits: readonly number[]): number {
-  return rng.weighted(logits.map((l) => Math.exp(l)));
+  return weighted(rng, logits.map((l) => Math.exp(l)));
 }
 
 /** Purchasing power level index (POWER_LEVELS): tertiles of the latent score's population. */

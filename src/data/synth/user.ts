@@ -5,8 +5,9 @@
  * user is the same whatever else is generated (other users, other record counts), and the
  * difficulty knob maps to the few generator parameters it controls.
  */
-import { hashSeed, Rng } from '../prng.js';
+import { Rng } from '../../util/rng.js';
 import { SOURCE_NAMES, type SourceName } from '../types.js';
+import { chance } from './draws.js';
 import { FUTURE_WINDOW, HISTORY_WINDOW, generateWindow, type WindowBehaviour } from './behaviour.js';
 import type { BehaviourParams } from './event-kinds.js';
 import { drawPairs, profileSummary } from './qa.js';
@@ -71,7 +72,7 @@ export function generateUser(index: number, params: GeneratorParams, population:
   const rng = (stream: Stream) => userRng(params.seed, population, index, stream);
   const traits = sampleTraits(rng(Stream.Traits));
   const historyRng = rng(Stream.History);
-  const missing = new Set<SourceName>(SOURCE_NAMES.filter(() => historyRng.chance(settings.missingSource)));
+  const missing = new Set<SourceName>(SOURCE_NAMES.filter(() => chance(historyRng, settings.missingSource)));
   if (missing.size === SOURCE_NAMES.length) missing.delete('bill');
   const history = generateWindow(traits, historyRng, settings.behaviour, HISTORY_WINDOW, { missing, maxEvents: params.maxEvents });
   const future = generateWindow(traits, rng(Stream.Future), settings.behaviour, FUTURE_WINDOW);
@@ -80,7 +81,7 @@ export function generateUser(index: number, params: GeneratorParams, population:
 }
 
 function userRng(seed: number, population: Population, index: number, stream: Stream): Rng {
-  return new Rng(hashSeed(seed, population === 'train' ? 0 : 1, index, stream));
+  return new Rng(seed, 'synth', population, index, stream);
 }
 
 /** Training lines of a user: one general-mode record, then `pairsPerUser` instruction records. */
