@@ -56,10 +56,15 @@ async function runLayer(c: LayerCase, backend: string, reps: number): Promise<Ti
   );
   const x = tf.tensor3d(new Rng('bench-x').normalArray(c.batch * c.seq * c.hidden, 1), [c.batch, c.seq, c.hidden]);
   const mask = new Int32Array(c.batch * c.seq).fill(1);
-  const forwardMs = await median(() => tf.tidy(() => void decoder.forward(x, mask).dataSync()), reps);
-  const trainMs = await median(() => {
+  // Reads are asynchronous: the webgpu backend cannot read synchronously in Node (no OffscreenCanvas).
+  const forwardMs = await median(async () => {
+    const y = tf.tidy(() => decoder.forward(x, mask));
+    await y.data();
+    y.dispose();
+  }, reps);
+  const trainMs = await median(async () => {
     const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(decoder.forward(x, mask))) as tf.Scalar, store.trainableVariables());
-    for (const g of Object.values(grads)) g.dataSync();
+    await Promise.all(Object.values(grads).map((g) => g.data()));
     tf.dispose([value, ...Object.values(grads)]);
   }, reps);
   tf.dispose(x);
@@ -71,7 +76,8 @@ async function runLayer(c: LayerCase, backend: string, reps: number): Promise<Ti
 /** Runs the PyTorch peer on the layer cases; null when no Python with torch is found. */
 function runPeer(python: string, device: string, cases: LayerCase[], reps: number): Timing[] | null {
   if (cases.length === 0) return null;
-  const script = new URL('../../bench/peer/decoder_layer.py', import.meta.url).pathname;
+  // Relative to the repository root (benchmarks run from there; bundled copies too).
+  const script = 'bench/peer/decoder_layer.py';
   const spec = JSON.stringify({ cases, device, reps, warmup: 1, threads: 1 });
   const env = { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? '2', MALLOC_MMAP_THRESHOLD_: '4294967296', MALLOC_TRIM_THRESHOLD_: '4294967296' };
   const run = spawnSync(python, [script, spec], { encoding: 'utf8', env, timeout: 20 * 60_000 });
@@ -117,7 +123,8 @@ async function main(): Promise<void> {
     const label = backend === 'webgpu' ? `webgpu (${webgpuAdapter()})` : backend;
     // The pure-JS cpu backend is ~50x slower than wasm: one rep keeps the run short.
     const r = backend === 'cpu' ? 1 : reps;
-    if (wanted.includes('tiny')) rows.push(await runTinyCase(name, label, r));
+    // The train step reads tensors synchronously, which the webgpu backend cannot do in Node.
+    if (wanted.includes('tiny') && backend !== 'webgpu') rows.push(await runTinyCase(name, label, r));
     for (const c of layers) rows.push(await runLayer(c, label, r));
     if (!values.json) console.error(`done: ${label}`);
   }

@@ -48,7 +48,7 @@ class Qwen2Layer(torch.nn.Module):
         f = torch.outer(torch.arange(t, device=x.device).float(), inv)
         emb = torch.cat([f, f], -1)
         x1, x2 = x[..., : self.e // 2], x[..., self.e // 2 :]
-        return x * emb.cos() + torch.cat([-x2, x1], -1) * emb.sin()
+        return x * emb.cos().to(x.dtype) + torch.cat([-x2, x1], -1) * emb.sin().to(x.dtype)
 
     def forward(self, x):
         b, t, d = x.shape

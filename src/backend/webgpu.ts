@@ -10,9 +10,7 @@
 import { BackendError } from '../errors.js';
 import { tf } from './tf.js';
 
-/** Package names kept in variables so TypeScript does not resolve these optional modules. */
-const DAWN_PACKAGE = 'webgpu';
-const TFJS_WEBGPU_PACKAGE = '@tensorflow/tfjs-backend-webgpu';
+const INSTALL_HINT = 'npm install --no-save webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0';
 
 let adapterDescription = '';
 
@@ -28,16 +26,20 @@ export async function loadWebgpuBackend(dawnOptions: string[] = []): Promise<str
   }
   let dawn: { create(options: string[]): unknown; globals: Record<string, unknown> };
   try {
-    dawn = (await import(DAWN_PACKAGE)) as typeof dawn;
+    dawn = (await import('webgpu')) as typeof dawn;
   } catch (err) {
-    throw new BackendError(`backend "webgpu" needs the npm packages ${DAWN_PACKAGE} and ${TFJS_WEBGPU_PACKAGE} (npm install --no-save webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0): ${(err as Error).message}`, { cause: err });
+    throw new BackendError(`backend "webgpu" needs the npm packages webgpu and @tensorflow/tfjs-backend-webgpu (${INSTALL_HINT}): ${(err as Error).message}`, { cause: err });
   }
   Object.assign(globalThis, dawn.globals);
   const gpu = dawn.create(dawnOptions) as { requestAdapter(o?: object): Promise<{ info?: { description?: string; vendor?: string } } | null> };
   Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   const adapter = await gpu.requestAdapter();
   if (!adapter) throw new BackendError('backend "webgpu": Dawn found no GPU adapter (is a Vulkan driver installed? see docs/gpu.md)');
-  await import(TFJS_WEBGPU_PACKAGE);
+  try {
+    await import('@tensorflow/tfjs-backend-webgpu');
+  } catch (err) {
+    throw new BackendError(`backend "webgpu" needs @tensorflow/tfjs-backend-webgpu (${INSTALL_HINT}): ${(err as Error).message}`, { cause: err });
+  }
   if (!(await tf.setBackend('webgpu'))) throw new BackendError('backend "webgpu" failed to initialise');
   await tf.ready();
   adapterDescription = `${adapter.info?.vendor ?? ''} ${adapter.info?.description ?? ''}`.trim();
