@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
@@ -24,11 +24,9 @@ const cli = (...args: string[]) => execFileSync(process.execPath, ['bin/instruct
 /** Every file under `root` (relative path → bytes). */
 function snapshot(root: string): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
-  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) {
-      const path = join(entry.parentPath, entry.name);
-      out.set(path.slice(root.length), readFileSync(path));
-    }
+  for (const rel of readdirSync(root, { recursive: true }) as string[]) {
+    const path = join(root, rel);
+    if (statSync(path).isFile()) out.set(`/${rel}`, readFileSync(path));
   }
   return out;
 }
