@@ -19,13 +19,18 @@ import type { ChunkHeader } from './messages.js';
 import { dataFrame, expectChunk, type MissingStream, type OpEnv, type OpLogic } from './op-logic.js';
 import { FAN_OUT } from './outbox.js';
 
+/** A rank's part of one chunk: this rank's own values, or a peer's frame decoded when its turn comes. */
+type Contribution = Float32Array | { header: ChunkHeader; frame: Uint8Array };
+
 export class AllReduceOp implements OpLogic<Float32Array> {
   private readonly plans: Range[][];
   private readonly own: Float32Array;
   private readonly sum: Float32Array;
-  /** Per chunk of my segment: the next rank to fold, and contributions that arrived early. */
+  /** Per chunk of my segment: the next rank to fold, and contributions that arrived out of turn (undecoded). */
   private readonly nextRank: Int32Array;
-  private readonly waiting: Array<Array<Float32Array | undefined>>;
+  private readonly waiting: Array<Array<Contribution | undefined>>;
+  /** Decoding space for one chunk, reused (a fresh array per chunk costs page faults). */
+  private readonly scratch: Float32Array;
   private readonly contributions = new Map<number, ChunkStream>();
   private readonly results = new Map<number, ChunkStream>();
   private reduced = 0;
@@ -35,12 +40,13 @@ export class AllReduceOp implements OpLogic<Float32Array> {
     data: Float32Array,
   ) {
     this.plans = partition(data.length, env.worldSize).map((segment) => chunkRanges(segment, env.elemsPerChunk));
-    // float32: the caller's array is read while frames are built (it must not change during the call).
-    this.own = env.wire === 'bf16' ? roundToBf16InPlace(data.slice()) : data;
+    // Read while frames are built, so it must not change during the call; bf16 frames round as they encode.
+    this.own = data;
     this.sum = new Float32Array(data.length);
     const mine = this.plans[env.rank] as Range[];
     this.nextRank = new Int32Array(mine.length);
-    this.waiting = mine.map(() => new Array<Float32Array | undefined>(env.worldSize));
+    this.waiting = mine.map(() => new Array<Contribution | undefined>(env.worldSize));
+    this.scratch = new Float32Array(Math.min(env.elemsPerChunk, data.length));
     for (const peer of env.peers) {
       this.contributions.set(peer, new ChunkStream(peer, mine.length));
       this.results.set(peer, new ChunkStream(peer, (this.plans[peer] as Range[]).length));
@@ -54,7 +60,8 @@ export class AllReduceOp implements OpLogic<Float32Array> {
   start(): void {
     const { rank, worldSize } = this.env;
     (this.plans[rank] as Range[]).forEach((range, c) => {
-      (this.waiting[c] as Array<Float32Array | undefined>)[rank] = this.own.subarray(range.offset, range.offset + range.count);
+      const values = this.own.subarray(range.offset, range.offset + range.count);
+      (this.waiting[c] as Array<Contribution | undefined>)[rank] = this.env.wire === 'bf16' ? roundToBf16InPlace(values.slice()) : values;
       this.fold(c);
     });
     // Interleave destinations chunk by chunk, each rank starting with its successor, so every
@@ -76,7 +83,7 @@ export class AllReduceOp implements OpLogic<Float32Array> {
       if (!stream) throw new CollectiveError('COLLECTIVE_ABORTED', `${describe()}: contribution from unexpected rank ${h.sourceRank}`);
       expectChunk(this.env, h, this.plans[this.env.rank] as Range[], this.sum.length);
       if (!stream.add(h.seq, h.totalChunks, describe)) return false;
-      (this.waiting[h.seq] as Array<Float32Array | undefined>)[h.sourceRank] = chunkValues(frame, h);
+      (this.waiting[h.seq] as Array<Contribution | undefined>)[h.sourceRank] = { header: h, frame };
       this.fold(h.seq);
       return true;
     }
@@ -104,11 +111,12 @@ export class AllReduceOp implements OpLogic<Float32Array> {
     const { worldSize, wire } = this.env;
     const range = (this.plans[this.env.rank] as Range[])[c] as Range;
     const target = this.sum.subarray(range.offset, range.offset + range.count);
-    const waiting = this.waiting[c] as Array<Float32Array | undefined>;
+    const waiting = this.waiting[c] as Array<Contribution | undefined>;
     let r = this.nextRank[c] as number;
     while (r < worldSize) {
-      const values = waiting[r];
-      if (!values) break;
+      const contribution = waiting[r];
+      if (!contribution) break;
+      const values = contribution instanceof Float32Array ? contribution : chunkValues(contribution.frame, contribution.header, this.scratch);
       if (r === 0) target.set(values);
       else for (let i = 0; i < target.length; i++) target[i] = (target[i] as number) + (values[i] as number);
       waiting[r] = undefined;

@@ -109,12 +109,13 @@ export function decodeChunkHeader(frame: Uint8Array): ChunkHeader {
 
 /**
  * The chunk's values as float32: a view into `frame` when the payload is float32 and 4-byte
- * aligned (do not keep it past the frame's life), a new array otherwise.
+ * aligned (valid while the frame is), else decoded into `scratch` (or a new array) — pass a
+ * reused scratch of at least `elemCount` values to avoid an allocation per chunk.
  */
-export function chunkValues(frame: Uint8Array, header: ChunkHeader): Float32Array {
+export function chunkValues(frame: Uint8Array, header: ChunkHeader, scratch?: Float32Array): Float32Array {
   const start = frame.byteOffset + CHUNK_HEADER_BYTES;
   if (header.dtype === 'float32' && start % 4 === 0) return new Float32Array(frame.buffer, start, header.elemCount);
-  const out = new Float32Array(header.elemCount);
+  const out = scratch ? scratch.subarray(0, header.elemCount) : new Float32Array(header.elemCount);
   readChunkValues(frame, header, out, 0);
   return out;
 }
@@ -128,7 +129,12 @@ export function readChunkValues(frame: Uint8Array, header: ChunkHeader, out: Flo
     return;
   }
   const bits = new Uint32Array(target.buffer, target.byteOffset, target.length);
-  // Byte-wise, so that odd payload offsets need no copy.
+  if (payload.byteOffset % 2 === 0) {
+    const halves = new Uint16Array(payload.buffer, payload.byteOffset, target.length);
+    for (let i = 0; i < bits.length; i++) bits[i] = (halves[i] as number) << 16;
+    return;
+  }
+  // Odd payload offset: assemble each value byte by byte rather than copying the payload first.
   for (let i = 0; i < bits.length; i++) bits[i] = ((payload[2 * i] as number) | ((payload[2 * i + 1] as number) << 8)) << 16;
 }
 

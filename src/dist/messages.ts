@@ -7,6 +7,8 @@
  * incompatible change: a peer with another version is refused with `PROTOCOL_MISMATCH`.
  */
 
+import type { ShardState } from '../data/shards.js';
+
 export const PROTOCOL_VERSION = 1;
 
 // ---------------------------------------------------------------------------------------------
@@ -81,11 +83,79 @@ export interface CollectiveAbort extends CollectiveRef {
 export type CollectiveControl = RetransmitRequest | FlowCredit | CollectiveAbort;
 
 // ---------------------------------------------------------------------------------------------
-// Coordinator ↔ worker control messages (rendezvous, membership, heartbeats, checkpoints, …)
-// — added by the coordinator/worker work; extend `ControlMessage` with their unions.
+// Coordinator ↔ worker control messages (src/coordinator, src/worker; subjects in job-subjects.ts)
 // ---------------------------------------------------------------------------------------------
 
-export type ControlMessage = never;
+/** What a worker is told to run: the config it needs (never the coordinator's whole config). */
+export interface WorkerAssignment {
+  /** JSON of the run config without control settings (ports, tokens) or the NATS URL. */
+  config: Record<string, unknown>;
+  /** The run folder on storage shared with the coordinator (rank 0 writes checkpoints there). */
+  runDir: string;
+}
+
+/** Step, optimizer step and data position: the small part of the training state (JSON). */
+export interface TrainCursor {
+  step: number;
+  optimizerStep: number;
+  shards: ShardState;
+}
+
+/** Where the ranks of a new epoch get their state: rank 0 loads it, then broadcasts to all. */
+export type EpochStart =
+  | { kind: 'fresh' }
+  | { kind: 'checkpoint'; path: string; cursor: TrainCursor }
+  | { kind: 'snapshot'; cursor: TrainCursor };
+
+/** Worker → coordinator (request/reply): let me in. */
+export interface JoinRequest {
+  type: 'join';
+  workerId: string;
+  host: string;
+  pid: number;
+  backend: string;
+}
+
+/** Coordinator → worker: the answer to a join. */
+export type JoinReply =
+  | { type: 'join.ok'; incarnation: string; heartbeatMs: number }
+  | { type: 'join.refused'; reason: string };
+
+/** Coordinator → one worker: run epoch `epoch` as `rank` of `members` (an epoch bump aborts the old one). */
+export interface AssignMessage {
+  type: 'assign';
+  incarnation: string;
+  epoch: number;
+  rank: number;
+  members: string[];
+  assignment: WorkerAssignment;
+  start: EpochStart;
+}
+
+/** Coordinator → all workers. */
+export type CoordinatorBroadcast =
+  | { type: 'coordinator.hello'; incarnation: string }
+  | { type: 'committed'; epoch: number; step: number }
+  | { type: 'pause'; epoch: number; reason: 'stop' | 'resize' }
+  | { type: 'shutdown'; reason: string };
+
+/** Worker → coordinator events. */
+export type WorkerEvent =
+  | { type: 'heartbeat'; workerId: string; epoch: number; step: number }
+  | {
+      type: 'step.done'; workerId: string; epoch: number; rank: number; step: number;
+      /** Data epoch of the batch and the sample ids this rank used. */
+      dataEpoch: number; ids: string[];
+      /** Rank 0 only: the metrics line and the cursor after the step. */
+      metrics: Record<string, number | null> | null; cursor: TrainCursor | null;
+      computeMs: number; waitMs: number;
+    }
+  | { type: 'checkpoint.saved'; workerId: string; epoch: number; step: number; path: string }
+  | { type: 'paused'; workerId: string; epoch: number; step: number; leaving: boolean }
+  | { type: 'finished'; workerId: string; epoch: number; step: number }
+  | { type: 'fault'; workerId: string; epoch: number; step: number; code: string; message: string };
+
+export type ControlMessage = JoinRequest | JoinReply | AssignMessage | CoordinatorBroadcast | WorkerEvent;
 
 /** Every msgpack-encoded message. */
 export type Message = CollectiveControl | ControlMessage;

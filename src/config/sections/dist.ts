@@ -7,11 +7,17 @@ import { oneOf } from '../formats.js';
 
 export interface DistConfig {
   nats_url: string;
+  nats_user: string;
+  nats_pass: string;
+  nats_token: string;
+  nats_max_payload: number;
   job: string;
   workers: number;
   chunk_bytes: number;
   wire_dtype: 'float32' | 'bf16';
   collective_timeout_ms: number;
+  retransmit_ms: number;
+  flow_window_bytes: number;
   heartbeat_ms: number;
   worker_timeout_ms: number;
   checksum_every: number;
@@ -19,11 +25,17 @@ export interface DistConfig {
 
 export const distSchema: convict.Schema<DistConfig> = {
   nats_url: { doc: 'NATS server URL; empty = the local launcher starts nats-server from PATH on a free port', format: String, default: '', env: 'INSTRUCTUE_NATS_URL', arg: 'nats' },
-  job: { doc: 'Job name; prefixes every NATS subject and KV key', format: String, default: 'instructue', env: 'INSTRUCTUE_JOB' },
+  nats_user: { doc: 'NATS user name (with nats_pass) when the server requires authorization; empty = none', format: String, default: '', env: 'INSTRUCTUE_NATS_USER' },
+  nats_pass: { doc: 'NATS password for nats_user', format: String, default: '', env: 'INSTRUCTUE_NATS_PASS', sensitive: true },
+  nats_token: { doc: 'NATS authorization token (instead of user/password); empty = none', format: String, default: '', env: 'INSTRUCTUE_NATS_TOKEN', sensitive: true },
+  nats_max_payload: { doc: 'max_payload (bytes) of the nats-server the local launcher starts; NATS advises at most 8 MiB', format: 'nat', default: 1024 * 1024 },
+  job: { doc: 'Job name; prefixes every NATS subject and KV key (letters, digits, - and _)', format: String, default: 'instructue', env: 'INSTRUCTUE_JOB' },
   workers: { doc: 'Number of worker processes (the local launcher starts this many)', format: 'nat', default: 1, arg: 'workers' },
-  chunk_bytes: { doc: 'Largest collective message payload; keep under the server max_payload (1 MiB default)', format: 'nat', default: 512 * 1024 },
-  wire_dtype: { doc: 'Gradient dtype on the wire; sums are always float32', format: oneOf(['float32', 'bf16']), default: 'float32' },
+  chunk_bytes: { doc: 'Largest collective message (48-byte header + payload); also capped at the server max_payload', format: 'nat', default: 1024 * 1024 },
+  wire_dtype: { doc: 'Gradient dtype on the wire for all-reduce; sums are always float32 (bf16: result = bf16 of the float32 sum of bf16-rounded gradients)', format: oneOf(['float32', 'bf16']), default: 'float32' },
   collective_timeout_ms: { doc: 'Deadline of one collective before the step is aborted', format: 'nat', default: 30000 },
+  retransmit_ms: { doc: 'A collective asks peers to resend missing chunks after this long without a new one (lost chunks, or published before it subscribed)', format: 'nat', default: 250 },
+  flow_window_bytes: { doc: 'Unacknowledged collective bytes in flight per peer; 0 = 32 MiB / (workers - 1), which keeps every subscriber under nats-server max_pending', format: 'nat', default: 0 },
   heartbeat_ms: { doc: 'Worker heartbeat period', format: 'nat', default: 1000 },
   worker_timeout_ms: { doc: 'A worker silent this long is dropped from the membership', format: 'nat', default: 10000 },
   checksum_every: { doc: 'Steps between replica checksum comparisons; 0 disables', format: 'nat', default: 10 },
