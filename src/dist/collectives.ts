@@ -236,8 +236,15 @@ export class Collectives {
     const sub = this.transport.subscribe(subject);
     this.subs.push(sub);
     void (async () => {
-      for await (const message of sub) handle(message);
-    })().catch((err: unknown) => this.log.error('collective subscription failed', { subject, error: String(err) }));
+      for await (const message of sub) {
+        try {
+          handle(message);
+        } catch (err) {
+          // A bug must not silently end this rank's reception; the call in flight will time out.
+          this.log.error('collective message handler failed', { subject, error: String((err as Error).stack ?? err) });
+        }
+      }
+    })();
   }
 
   private onChunk(message: TransportMessage): void {
@@ -292,11 +299,15 @@ export class Collectives {
     const dest = request.phase === 'gather' ? FAN_OUT : request.requester;
     const frames = this.outbox.lookup(key, streamName(request.phase, dest), request.chunks);
     if (frames.length === 0) return; // not sent yet: it will be, when this rank gets there
-    this.log.debug('retransmitting', { step: request.step, op: request.op, to: request.requester, phase: request.phase, frames: frames.length });
+    // At most one flow window per request, so a recovering peer is not flooded into a slow
+    // consumer; it asks again for the rest once these have arrived.
+    let budget = this.host.windowBytes;
+    const burst = frames.filter((frame, i) => i === 0 || (budget -= frame.byteLength) >= 0);
+    this.log.debug('retransmitting', { step: request.step, op: request.op, to: request.requester, phase: request.phase, frames: burst.length });
     const subject = this.subjects.toRank(request.op, request.requester);
     try {
-      for (const frame of frames) this.transport.publish(subject, frame);
-      this.counters.retransmitFramesServed += frames.length;
+      for (const frame of burst) this.transport.publish(subject, frame);
+      this.counters.retransmitFramesServed += burst.length;
     } catch (err) {
       this.log.warn('retransmit failed', { error: (err as Error).message });
     }

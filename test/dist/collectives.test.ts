@@ -87,6 +87,27 @@ describe('on a real nats-server', () => {
     }
   });
 
+  it('a nats-server restart in the middle of an all-reduce: reconnect, retransmit, exact result', async () => {
+    const transports = await connectClients(server().url, 2, 'restart');
+    const disconnects: number[] = [];
+    transports.forEach((t, r) => t.onStatus((s) => s.type === 'disconnect' && disconnects.push(r)));
+    const ranks = await startWorld(transports, { chunkBytes: 64 * 1024, timeoutMs: 20_000, retransmitMs: 100 });
+    try {
+      await onAll(ranks, (c) => c.barrier(0, 'ready'));
+      const inputs = ranksOf(2).map((r) => rankInput('restart', r, 4 << 20));
+      const calls = onAll(ranks, (c, r) => c.allReduceSum(1, 'grads', inputs[r]!));
+      await server().restart();
+      const results = await calls;
+      const expected = bits(referenceSum(inputs));
+      for (const result of results) assert.deepEqual(bits(result), expected);
+      assert.deepEqual([...new Set(disconnects)].sort(), [0, 1]);
+      assert.ok(ranks[0]!.totals.retransmitRequests + ranks[1]!.totals.retransmitRequests > 0);
+    } finally {
+      for (const c of ranks) c.close();
+      await Promise.all(transports.map((t) => t.close()));
+    }
+  });
+
   it('a small flow-control window still completes a large all-reduce with 4 ranks', async () => {
     const transports = await connectClients(server().url, 4, 'flow');
     const ranks = await startWorld(transports, { chunkBytes: 16 * 1024, windowBytes: 64 * 1024 });
