@@ -5,6 +5,7 @@
  */
 import type convict from 'convict';
 import { oneOf } from './formats.js';
+import { controlSchema, type ControlConfig } from './sections/control.js';
 import { dataSchema, type DataConfig } from './sections/data.js';
 import { distSchema, type DistConfig } from './sections/dist.js';
 import { modelSchema, type ModelConfig } from './sections/model.js';
@@ -20,6 +21,7 @@ export interface InstructueConfig {
   data: DataConfig;
   train: TrainConfig;
   dist: DistConfig;
+  control: ControlConfig;
 }
 
 export const schema: convict.Schema<InstructueConfig> = {
@@ -30,6 +32,7 @@ export const schema: convict.Schema<InstructueConfig> = {
   data: dataSchema,
   train: trainSchema,
   dist: distSchema,
+  control: controlSchema,
 };
 
 export type { DataConfig, DistConfig, ModelConfig, TrainConfig };
