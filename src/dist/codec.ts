@@ -76,7 +76,7 @@ export function encodeChunk(header: ChunkHeader, source: Float32Array, sourceInd
   if (header.dtype === 'float32') {
     frame.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), CHUNK_HEADER_BYTES);
   } else {
-    const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+    const bits = new Int32Array(values.buffer, values.byteOffset, values.length);
     const out = new Uint16Array(frame.buffer, CHUNK_HEADER_BYTES, values.length);
     for (let i = 0; i < bits.length; i++) out[i] = bf16BitsOf(bits[i] as number);
   }
@@ -128,7 +128,7 @@ export function readChunkValues(frame: Uint8Array, header: ChunkHeader, out: Flo
     new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(payload);
     return;
   }
-  const bits = new Uint32Array(target.buffer, target.byteOffset, target.length);
+  const bits = new Int32Array(target.buffer, target.byteOffset, target.length);
   if (payload.byteOffset % 2 === 0) {
     const halves = new Uint16Array(payload.buffer, payload.byteOffset, target.length);
     for (let i = 0; i < bits.length; i++) bits[i] = (halves[i] as number) << 16;

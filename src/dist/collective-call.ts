@@ -123,8 +123,12 @@ export class CollectiveCall<T> {
     let seen = -1;
     this.timers.push(
       setInterval(() => {
-        if (this.progress === seen) this.requestMissing();
-        seen = this.progress;
+        // Timers run before the loop polls sockets: after this process was busy or descheduled,
+        // chunks may be waiting unread. Judge progress after the poll phase (setImmediate).
+        setImmediate(() => {
+          if (this.progress === seen) this.requestMissing();
+          seen = this.progress;
+        });
       }, retransmitMs),
     );
     try {

@@ -121,7 +121,9 @@ export type JoinReply =
   | { type: 'join.ok'; incarnation: string; heartbeatMs: number }
   | { type: 'join.refused'; reason: string };
 
-/** Coordinator → one worker: run epoch `epoch` as `rank` of `members` (an epoch bump aborts the old one). */
+/** Coordinator → one worker: run epoch `epoch` as `rank` of `members` (an epoch bump aborts the old one); or leave. */
+export type WorkerDirect = AssignMessage | { type: 'release'; reason: string };
+
 export interface AssignMessage {
   type: 'assign';
   incarnation: string;
@@ -153,9 +155,9 @@ export type WorkerEvent =
   | { type: 'checkpoint.saved'; workerId: string; epoch: number; step: number; path: string }
   | { type: 'paused'; workerId: string; epoch: number; step: number; leaving: boolean }
   | { type: 'finished'; workerId: string; epoch: number; step: number }
-  | { type: 'fault'; workerId: string; epoch: number; step: number; code: string; message: string };
+  | { type: 'fault'; workerId: string; epoch: number; step: number; code: string; message: string; silentRanks: number[] };
 
-export type ControlMessage = JoinRequest | JoinReply | AssignMessage | CoordinatorBroadcast | WorkerEvent;
+export type ControlMessage = JoinRequest | JoinReply | WorkerDirect | CoordinatorBroadcast | WorkerEvent;
 
 /** Every msgpack-encoded message. */
 export type Message = CollectiveControl | ControlMessage;
