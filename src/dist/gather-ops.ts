@@ -8,7 +8,7 @@
 import { CollectiveError } from '../errors.js';
 import { roundToBf16InPlace } from './bf16.js';
 import { ChunkStream } from './chunk-stream.js';
-import { chunkRanges, type Range } from './chunking.js';
+import { chunkRanges } from './chunking.js';
 import { readChunkValues } from './codec.js';
 import type { ChunkHeader } from './messages.js';
 import { dataFrame, expectChunk, type MissingStream, type OpEnv, type OpLogic } from './op-logic.js';
