@@ -9,6 +9,8 @@ import type { Command } from './command.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   export: { summary: 'export trained LoRA weights as a PEFT adapter (adapter_config.json + safetensors)', load: async () => (await import('./commands/export.js')).default },
+  coordinator: { summary: 'run a job\'s coordinator (membership, commits, checkpoints) against NATS', load: async () => (await import('./commands/coordinator.js')).default },
+  worker: { summary: 'run one training worker (joins a job through NATS)', load: async () => (await import('./commands/worker.js')).default },
   train: { summary: 'train InstructUE (contrastive + next-token loss), resume from checkpoints', load: async () => (await import('./commands/train.js')).default },
   probe: { summary: 'linear probe (logistic regression, AUC/KS per scenario) on exported embeddings', load: async () => (await import('./commands/probe.js')).default },
   synth: { summary: 'generate synthetic multi-source users: UserQA training shards and a labelled evaluation set', load: async () => (await import('./commands/synth.js')).default },

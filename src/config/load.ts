@@ -13,6 +13,8 @@ import { schema, type InstructueConfig } from './schema.js';
 export interface LoadConfigOptions {
   /** JSON file with a partial config (e.g. configs/tiny.json). */
   file?: string;
+  /** A partial config object (e.g. a worker's derived assignment); applied after `file`. */
+  object?: object;
   /** Dotted-key overrides applied last, e.g. {'train.steps': 5}. */
   overrides?: Record<string, unknown>;
   /** Command-line flags for keys with an `arg` (e.g. ['--steps', '5']). */
@@ -36,6 +38,13 @@ export function loadConfig(options: LoadConfigOptions = {}): Frozen<InstructueCo
       config.load(parsed as object);
     } catch (err) {
       throw new ConfigError(`config file ${options.file}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  if (options.object) {
+    try {
+      config.load(options.object);
+    } catch (err) {
+      throw new ConfigError(`config object: ${(err as Error).message}`, { cause: err });
     }
   }
   for (const [key, value] of Object.entries(options.overrides ?? {})) {

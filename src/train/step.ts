@@ -57,6 +57,8 @@ export interface StepResult {
   globalBatch: number;
   /** Real (non-padding) decoder positions processed by this rank. */
   tokens: number;
+  /** The control signals of all ranks, summed (see `run`). */
+  signals: Float32Array;
   timings: StepTimings;
 }
 
@@ -74,7 +76,8 @@ export class Stepper {
   private readonly optimizer: AdamW;
   private params: Float32Array;
 
-  constructor(readonly model: InstructUE, readonly config: StepConfig, readonly comm: StepComm) {
+  /** `comm` is replaced per membership epoch by distributed workers. */
+  constructor(readonly model: InstructUE, readonly config: StepConfig, public comm: StepComm) {
     this.layout = flatLayout(model.store);
     this.optimizer = new AdamW(this.layout.total, config.adamw);
     this.params = readFlat(model.store, this.layout);
@@ -90,8 +93,12 @@ export class Stepper {
     return this.params;
   }
 
-  /** Runs one step on this rank's samples (possibly none in an epoch's tail). */
-  async run(local: EncodedSample[]): Promise<StepResult> {
+  /**
+   * Runs one step on this rank's samples (possibly none in an epoch's tail). `signals` ride
+   * along with the gradient all-reduce and come back summed over ranks, so every rank learns,
+   * at the same step, that some rank asked to pause (the stop flag of a checkpointed stop).
+   */
+  async run(local: EncodedSample[], signals: Float32Array = new Float32Array(0)): Promise<StepResult> {
     const { model, config, comm } = this;
     const step = this.step + 1;
     const d = model.hidden;
@@ -156,9 +163,10 @@ export class Stepper {
       tf.dispose([dUserLocal, dAnswerLocal].filter((x): x is Tensor => x !== null));
       lap('pass2');
 
-      // 6. all-reduce the gradient (the LM loss sum rides along as one extra value)
-      const flat = flattenGradients(this.layout, grads, 1);
+      // 6. all-reduce the gradient (the LM loss sum and the control signals ride along)
+      const flat = flattenGradients(this.layout, grads, 1 + signals.length);
       flat[this.layout.total] = nllSum;
+      flat.set(signals, this.layout.total + 1);
       const summed = await comm.allReduceSum(step, 'gradients', flat);
       lap('allReduce');
 
@@ -172,7 +180,8 @@ export class Stepper {
       const lossLm = useLm && globalTokens > 0 ? summed[this.layout.total]! / globalTokens : null;
       const loss = config.alphaLm * (lossLm ?? 0) + config.alphaCl * (lossCl ?? 0);
       const tokens = batch ? sumMask(batch.full ?? batch.prompt) + sumMask(batch.answers) : 0;
-      return { step, lossLm, lossCl, loss, lr, gradNorm, globalBatch, tokens, timings: t };
+      const signalSums = summed.slice(this.layout.total + 1);
+      return { step, lossLm, lossCl, loss, lr, gradNorm, globalBatch, tokens, signals: signalSums, timings: t };
     } finally {
       batch?.dispose();
     }

@@ -2,19 +2,24 @@
  * @module cli/commands/train
  * `instructue train --config C --out RUN [--steps N] [--seed S] [--global-batch B] [--resume]
  *  [--allow-config-change] [--set key=value ...] [--json]`
- * Trains in this process (world size 1). SIGINT/SIGTERM finish the current step, save a
- * checkpoint and exit 0; `--resume` continues from the newest valid checkpoint in RUN.
+ * Trains in this process (world size 1), or with `--workers N` as a local cluster (nats-server,
+ * coordinator, N worker processes). SIGINT/SIGTERM finish the current step (on every rank),
+ * save a checkpoint and exit 0; `--resume` continues from the newest valid checkpoint in RUN.
  */
 import { loadConfig } from '../../config/load.js';
 import { UsageError } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { trainLocal } from '../../train/local-trainer.js';
-import { parseFlags, required, type Command } from '../command.js';
+import { trainCluster } from '../../launcher/local-cluster.js';
+import { intFlag, parseFlags, required, type Command } from '../command.js';
 
-const usage = `usage: instructue train --config FILE --out RUN [flags]
+const usage = `usage: instructue train --config FILE --out RUN [--workers N [--nats URL]] [flags]
 
   --config FILE           run config (e.g. configs/tiny.json)
   --out RUN               run folder (metrics.jsonl, consumed.jsonl, checkpoints/)
+  --workers N             run a local cluster: nats-server, the coordinator and N worker
+                          processes (without --workers: one process, no NATS)
+  --nats URL              use this NATS server instead of starting one (with --workers)
   --steps N               optimizer steps (train.steps)
   --seed S                seed for weights and data order
   --global-batch B        samples per optimizer step
@@ -52,11 +57,22 @@ const command: Command = {
       config: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' },
       'global-batch': { type: 'string' }, data: { type: 'string' }, backend: { type: 'string' },
       set: { type: 'string', multiple: true }, resume: { type: 'boolean' }, 'allow-config-change': { type: 'boolean' },
-      json: { type: 'boolean' },
+      json: { type: 'boolean' }, workers: { type: 'string' }, nats: { type: 'string' },
     }, usage);
     const out = required(values.out, 'out', usage);
     const args = (['steps', 'seed', 'global-batch', 'data', 'backend'] as const).flatMap((k) => (values[k] !== undefined ? [`--${k}`, String(values[k])] : []));
     const config = loadConfig({ file: required(values.config, 'config', usage), args, overrides: parseSets(values.set) });
+    const resume = Boolean(values.resume);
+    const allowConfigChange = Boolean(values['allow-config-change']);
+    if (values.workers !== undefined) {
+      const workers = intFlag(values.workers, 'workers')!;
+      if (workers < 1) throw new UsageError('--workers must be at least 1');
+      const log = createLogger({ job: config.dist.job, role: 'launcher' });
+      const outcome = await trainCluster({ config, out, workers, natsUrl: values.nats ?? config.dist.nats_url, resume, allowConfigChange, progress: !values.json, log });
+      if (values.json) console.log(JSON.stringify(outcome));
+      else console.log(`${outcome.state}: step ${outcome.step}${outcome.reason ? ` (${outcome.reason})` : ''}; run folder ${out}`);
+      return outcome.state === 'failed' ? 1 : 0;
+    }
     const log = createLogger({ job: config.dist.job, rank: 0 });
     let stop = false;
     const onSignal = (signal: string) => {
@@ -67,7 +83,7 @@ const command: Command = {
     process.on('SIGTERM', onSignal);
     try {
       const result = await trainLocal({
-        config, out, resume: Boolean(values.resume), allowConfigChange: Boolean(values['allow-config-change']), log,
+        config, out, resume, allowConfigChange, log,
         progress: !values.json, shouldStop: () => stop,
       });
       if (values.json) console.log(JSON.stringify({ step: result.step, stopped_early: result.stoppedEarly, checkpoint: result.checkpoint, last: result.last }));
