@@ -120,7 +120,7 @@ export class CollectiveCall<T> {
   run(early: ReadonlyArray<{ header: ChunkHeader; frame: Uint8Array }>): Promise<T> {
     const { timeoutMs, retransmitMs } = this.host;
     this.timers.push(setTimeout(() => this.fail(this.timeoutError(), true), timeoutMs));
-    let seen = -1;
+    let seen = 0;
     this.timers.push(
       setInterval(() => {
         // Timers run before the loop polls sockets: after this process was busy or descheduled,

@@ -143,7 +143,7 @@ export class Collectives {
 
   /** The root's array on every rank (`data` is ignored on other ranks). */
   broadcast(step: number, op: string, data: Float32Array | null, root: number, options: CallOptions = {}): Promise<Float32Array> {
-    if (!Number.isInteger(root) || root < 0 || root >= this.host.worldSize) throw new RangeError(`broadcast root ${root} is not a rank of ${this.host.worldSize}`);
+    if (!Number.isInteger(root) || root < 0 || root >= this.host.worldSize) return Promise.reject(new RangeError(`broadcast root ${root} is not a rank of ${this.host.worldSize}`));
     return this.call('broadcast', step, op, options.wireDtype ?? 'float32', (env) => new BroadcastOp(env, data, root));
   }
 
@@ -197,11 +197,12 @@ export class Collectives {
     if (peerAbort) throw peerAbort;
     this.advanceTo(step);
     this.outbox.begin(key);
-    const call = new CollectiveCall(this.host, key, kind, step, op, wire, make);
-    this.current = call as CollectiveCall<unknown>;
-    const early = this.early.get(key)?.chunks ?? [];
-    this.early.delete(key);
+    let call: CollectiveCall<T> | undefined;
     try {
+      call = new CollectiveCall(this.host, key, kind, step, op, wire, make);
+      this.current = call as CollectiveCall<unknown>;
+      const early = this.early.get(key)?.chunks ?? [];
+      this.early.delete(key);
       return await call.run(early);
     } catch (err) {
       if (err instanceof CollectiveError) this.counters[err.code === 'COLLECTIVE_TIMEOUT' ? 'timeouts' : 'aborts']++;
@@ -210,13 +211,17 @@ export class Collectives {
     } finally {
       this.current = undefined;
       this.finishedKeys.set(key, step);
-      this.last = call.stats;
       this.counters.calls++;
-      this.counters.bytesSent += call.stats.bytesSent;
-      this.counters.bytesReceived += call.stats.bytesReceived;
-      this.counters.retransmitRequests += call.stats.retransmitRequests;
-      this.counters.duplicates += call.stats.duplicates;
+      if (call) this.addStats(call.stats);
     }
+  }
+
+  private addStats(stats: CallStats): void {
+    this.last = stats;
+    this.counters.bytesSent += stats.bytesSent;
+    this.counters.bytesReceived += stats.bytesReceived;
+    this.counters.retransmitRequests += stats.retransmitRequests;
+    this.counters.duplicates += stats.duplicates;
   }
 
   /** Forgets what older steps left behind (early chunks nobody will claim, finished keys, aborts). */

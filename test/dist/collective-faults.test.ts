@@ -150,13 +150,16 @@ describe('collectives under faults', () => {
     }
   });
 
-  it('refuses misuse with clear errors: bad op names, steps going back, reused op names, no start()', async () => {
+  it('refuses misuse with clear errors: bad op names, steps going back, reused op names, a root without data', async () => {
     const { ranks, close } = await memoryWorld(1);
     try {
       await assert.rejects(ranks[0]!.barrier(1, 'a.b'), /op name "a.b"/);
       await ranks[0]!.barrier(3, 'x');
       await assert.rejects(ranks[0]!.barrier(2, 'y'), /steps never go back/);
       await assert.rejects(ranks[0]!.barrier(3, 'x'), /already used at step 3/);
+      await assert.rejects(ranks[0]!.broadcast(3, 'state', null, 0), /root \(rank 0\) must pass the data/);
+      await assert.rejects(ranks[0]!.broadcast(3, 'other', null, 1), /root 1 is not a rank of 1/);
+      assert.deepEqual(Array.from(await ranks[0]!.allReduceSum(4, 'alone', Float32Array.of(1.5, -0))), [1.5, -0]);
     } finally {
       close();
     }
