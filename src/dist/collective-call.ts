@@ -86,7 +86,8 @@ export class CollectiveCall<T> {
   private readonly heads = { urgent: 0, bulk: 0 };
   private readonly received = new Map<number, number>();
   private readonly credited = new Map<number, number>();
-  private readonly timers: NodeJS.Timeout[] = [];
+  private deadline: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = performance.now();
   private sending = false;
   private finished = false;
@@ -119,18 +120,8 @@ export class CollectiveCall<T> {
   /** Starts the call; `early` are chunks of it that arrived before it started. */
   run(early: ReadonlyArray<{ header: ChunkHeader; frame: Uint8Array }>): Promise<T> {
     const { timeoutMs, retransmitMs } = this.host;
-    this.timers.push(setTimeout(() => this.fail(this.timeoutError(), true), timeoutMs));
-    let seen = 0;
-    this.timers.push(
-      setInterval(() => {
-        // Timers run before the loop polls sockets: after this process was busy or descheduled,
-        // chunks may be waiting unread. Judge progress after the poll phase (setImmediate).
-        setImmediate(() => {
-          if (this.progress === seen) this.requestMissing();
-          seen = this.progress;
-        });
-      }, retransmitMs),
-    );
+    this.deadline = setTimeout(() => this.fail(this.timeoutError(), true), timeoutMs);
+    this.watchForStalls(retransmitMs, 0);
     try {
       this.compute(() => this.logic.start());
     } catch (err) {
@@ -160,6 +151,25 @@ export class CollectiveCall<T> {
     this.progress++;
     this.returnCredit(header.sourceRank, frame.byteLength);
     this.checkDone();
+  }
+
+  /**
+   * Asks for missing chunks when nothing new arrived for `delay` ms, backing off (×2, up to 4×
+   * `retransmitMs`) while asking does not help: under heavy load a peer can be slow without
+   * anything being lost, and repeated requests would only produce duplicates.
+   */
+  private watchForStalls(delay: number, seen: number): void {
+    this.stallTimer = setTimeout(() => {
+      // Timers run before the loop polls sockets: after this process was busy or descheduled,
+      // chunks may be waiting unread. Judge progress after the poll phase (setImmediate).
+      setImmediate(() => {
+        if (this.finished) return;
+        const stalled = this.progress === seen;
+        if (stalled) this.requestMissing();
+        const base = this.host.retransmitMs;
+        this.watchForStalls(stalled ? Math.min(2 * delay, 4 * base) : base, this.progress);
+      });
+    }, delay);
   }
 
   /** Flow credit from `peer` (a `FlowCredit`, or the count in its retransmit request). */
@@ -261,7 +271,8 @@ export class CollectiveCall<T> {
 
   private finish(): void {
     this.finished = true;
-    for (const timer of this.timers) clearTimeout(timer);
+    clearTimeout(this.deadline);
+    clearTimeout(this.stallTimer);
     this.wakePump?.();
     this.stats.totalMs = performance.now() - this.startedAt;
     this.stats.waitMs = Math.max(0, this.stats.totalMs - this.stats.computeMs);
