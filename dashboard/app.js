@@ -124,7 +124,7 @@ function render() {
 function renderCharts() {
   const lines = thin(state.history);
   const series = (key) => lines.map((l) => [l.step, l[key]]);
-  renderLineChart($('chart-loss'), LOSS_SERIES.map((d) => ({ ...d, points: series(d.key) })));
+  renderLineChart($('chart-loss'), LOSS_SERIES.map((d) => ({ ...d, points: series(d.key) })), { width: 1140, height: 300 });
   renderLineChart($('chart-lr'), [{ key: 'lr', label: 'learning rate', color: '#6b46c1', points: series('lr') }], { zeroBased: true });
   renderLineChart($('chart-tps'), [{ key: 'tokens_per_s', label: 'tokens/s', color: '#2c7a7b', points: series('tokens_per_s') }], { zeroBased: true });
   const legend = $('loss-legend');

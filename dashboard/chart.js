@@ -2,8 +2,6 @@
 // offline and needs no build step). One function: renderLineChart(svg, series, options).
 
 const NS = 'http://www.w3.org/2000/svg';
-const W = 600;
-const H = 220;
 const PAD = { left: 58, right: 12, top: 10, bottom: 26 };
 
 /** Creates an SVG element with attributes. */
@@ -36,10 +34,13 @@ export function formatTick(v) {
 
 /**
  * Draws `series` ([{key, label, color, points: [[x, y], ...]}]) into `svg`, replacing what was
- * there. Non-finite y values are skipped. Each line is a <path data-series=KEY data-points=N>
+ * there. Options: width/height (viewBox), zeroBased (y axis from 0), empty (placeholder text). Non-finite y values are skipped. Each line is a <path data-series=KEY data-points=N>
  * (the test and screen readers read these), with a dot on its newest point.
  */
 export function renderLineChart(svg, series, options = {}) {
+  // The viewBox is in CSS pixels at the chart's usual width, so labels keep their size.
+  const W = options.width ?? 560;
+  const H = options.height ?? 220;
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   svg.replaceChildren();
   const clean = series.map((s) => ({ ...s, points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)) }));

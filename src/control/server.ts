@@ -41,7 +41,7 @@ export interface ControlServer {
   port: number;
   /** Sends `event` to every connected socket. */
   broadcast(event: StatusEvent): void;
-  /** Closes every socket and stops listening. */
+  /** Closes every socket and stops listening (idempotent). */
   close(): Promise<void>;
 }
 
@@ -150,17 +150,21 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   if (opts.token === null) log.warn('CONTROL SERVER IS OPEN: no control.token is set, so anyone on this machine can stop or rescale the job; set INSTRUCTUE_TOKEN', { url });
   log.info('control server listening', { url, dashboard: `${url}/`, metrics: `${url}/metrics`, metricsPublic: opts.metricsPublic });
 
+  let closing: Promise<void> | null = null;
   return {
     url,
     port,
     broadcast(event) {
       for (const ws of wss.clients) send(ws, event);
     },
-    async close() {
-      for (const ws of wss.clients) ws.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    close() {
+      closing ??= (async () => {
+        for (const ws of wss.clients) ws.terminate();
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      })();
+      return closing;
     },
   };
 }
