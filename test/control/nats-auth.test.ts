@@ -1,0 +1,77 @@
+/**
+ * NATS credentials from the `control` config section (as the pods get them: environment
+ * variables from a Secret) against a real nats-server with auth enabled: without them the
+ * server refuses the connection, with them messages flow. Plus the checks on half-set keys
+ * and TLS files.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import { natsCredentials, natsTlsFiles } from '../../src/control/nats-auth.js';
+import { NatsTransport } from '../../src/dist/nats-transport.js';
+import { TransportError } from '../../src/dist/transport.js';
+import { ConfigError } from '../../src/errors.js';
+import { startTestNats } from '../helpers/nats.js';
+
+const controlFromEnv = (env: Record<string, string>) => loadConfig({ file: 'configs/tiny.json', env }).control;
+
+/** Connects with the config's credentials and proves a message goes through. */
+async function roundTrip(url: string, env: Record<string, string>): Promise<string> {
+  const nc = await NatsTransport.connect(url, { name: 'auth-test', ...natsCredentials(controlFromEnv(env)) });
+  try {
+    const sub = nc.subscribe('auth.test');
+    nc.publish('auth.test', new TextEncoder().encode('hello'));
+    for await (const m of sub) return new TextDecoder().decode(m.data);
+    return '';
+  } finally {
+    await nc.close();
+  }
+}
+
+describe('NATS credentials from the control config', () => {
+  it('user/password: refused without them or with a wrong password, accepted with them', async () => {
+    const server = await startTestNats({ auth: { user: 'instructue', pass: 'p4ss-from-secret' } });
+    try {
+      const refused = (e: unknown) => e instanceof TransportError && e.code === 'CONNECT_FAILED' && /refused the credentials/.test(e.message);
+      await assert.rejects(roundTrip(server.url, {}), refused);
+      await assert.rejects(roundTrip(server.url, { INSTRUCTUE_NATS_USER: 'instructue', INSTRUCTUE_NATS_PASS: 'guess' }), refused);
+      assert.equal(await roundTrip(server.url, { INSTRUCTUE_NATS_USER: 'instructue', INSTRUCTUE_NATS_PASS: 'p4ss-from-secret' }), 'hello');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('token: refused without it, accepted with it', async () => {
+    const server = await startTestNats({ auth: { token: 'nats-token-3e1' } });
+    try {
+      await assert.rejects(roundTrip(server.url, {}), (e: unknown) => e instanceof TransportError && /refused the credentials/.test(e.message));
+      assert.equal(await roundTrip(server.url, { INSTRUCTUE_NATS_TOKEN: 'nats-token-3e1' }), 'hello');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('refuses contradictory or half-set keys, naming them', () => {
+    assert.deepEqual(natsCredentials(controlFromEnv({})), {});
+    assert.throws(() => natsCredentials(controlFromEnv({ INSTRUCTUE_NATS_USER: 'u', INSTRUCTUE_NATS_TOKEN: 't' })), (e: unknown) => e instanceof ConfigError && /nats_user and control\.nats_token are both set/.test(e.message));
+    assert.throws(() => natsCredentials(controlFromEnv({ INSTRUCTUE_NATS_PASS: 'p' })), (e: unknown) => e instanceof ConfigError && /INSTRUCTUE_NATS_USER/.test(e.message));
+  });
+
+  it('maps TLS files, requiring cert and key together and each file readable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'instructue-tls-'));
+    try {
+      for (const f of ['ca.pem', 'cert.pem', 'key.pem']) writeFileSync(join(dir, f), '-----BEGIN TEST-----\n');
+      const files = { INSTRUCTUE_NATS_TLS_CA: join(dir, 'ca.pem'), INSTRUCTUE_NATS_TLS_CERT: join(dir, 'cert.pem'), INSTRUCTUE_NATS_TLS_KEY: join(dir, 'key.pem') };
+      assert.equal(natsTlsFiles(controlFromEnv({})), null);
+      assert.deepEqual(natsTlsFiles(controlFromEnv(files)), { caFile: files.INSTRUCTUE_NATS_TLS_CA, certFile: files.INSTRUCTUE_NATS_TLS_CERT, keyFile: files.INSTRUCTUE_NATS_TLS_KEY });
+      assert.deepEqual(natsTlsFiles(controlFromEnv({ INSTRUCTUE_NATS_TLS_CA: files.INSTRUCTUE_NATS_TLS_CA })), { caFile: files.INSTRUCTUE_NATS_TLS_CA });
+      assert.throws(() => natsTlsFiles(controlFromEnv({ INSTRUCTUE_NATS_TLS_CERT: files.INSTRUCTUE_NATS_TLS_CERT })), /go together/);
+      assert.throws(() => natsTlsFiles(controlFromEnv({ INSTRUCTUE_NATS_TLS_CA: join(dir, 'missing.pem') })), (e: unknown) => e instanceof ConfigError && /control\.nats_tls_ca names .*missing\.pem, which cannot be read/.test(e.message));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
