@@ -116,7 +116,11 @@ export class Coordinator {
       truncateAfterStep(this.paths.metrics, 0);
     }
     this.stops.push(listen<JoinRequest>(transport, this.subjects.join, this.log, (m, raw) => this.onJoin(m, raw)));
-    this.stops.push(listen<WorkerEvent>(transport, this.subjects.events, this.log, (m) => this.onEvent(m)));
+    this.stops.push(listen<WorkerEvent>(transport, this.subjects.events, this.log, (m, raw) => {
+      this.onEvent(m);
+      // Events are requests (retried until answered): the answer also tells a worker the job is over.
+      if (raw.reply) answer(transport, raw, { type: 'ack', incarnation: this.incarnation, jobOver: this.isOver() });
+    }));
     await transport.flush();
     send(transport, this.subjects.all, { type: 'coordinator.hello', incarnation: this.incarnation });
     this.timer = setInterval(() => this.checkLiveness(), Math.max(100, config.dist.heartbeat_ms));
@@ -235,6 +239,8 @@ export class Coordinator {
   }
 
   private checkLiveness(): void {
+    // Broadcasts are at-most-once: repeat a pending pause until every rank has paused.
+    if (this.pauseRequested && this.current) send(this.opts.transport, this.subjects.all, { type: 'pause', epoch: this.current.epoch, reason: this.stopRequested ? 'stop' : 'resize' });
     const lost = this.members.expire(Date.now(), this.opts.config.dist.worker_timeout_ms);
     if (lost.length === 0) return;
     this.log.warn('workers lost (no heartbeat)', { workers: lost.map((m) => m.id) });

@@ -30,7 +30,10 @@ export async function runCoordinator(opts: RunCoordinatorOptions): Promise<JobOu
     await coordinator.start();
     try {
       await opts.onReady?.(coordinator);
-      return await coordinator.outcome;
+      const outcome = await coordinator.outcome;
+      // Keep answering for a few heartbeats so every worker learns the job is over.
+      await new Promise((r) => setTimeout(r, 3 * opts.config.dist.heartbeat_ms));
+      return outcome;
     } finally {
       await coordinator.close();
     }

@@ -157,7 +157,18 @@ export type WorkerEvent =
   | { type: 'finished'; workerId: string; epoch: number; step: number }
   | { type: 'fault'; workerId: string; epoch: number; step: number; code: string; message: string; silentRanks: number[] };
 
-export type ControlMessage = JoinRequest | JoinReply | WorkerDirect | CoordinatorBroadcast | WorkerEvent;
+/**
+ * Coordinator → worker: the answer to every WorkerEvent (they are requests, retried until
+ * answered, because core NATS drops what is published while a side reconnects).
+ */
+export interface EventAck {
+  type: 'ack';
+  incarnation: string;
+  /** The job ended (done or stopped): the worker exits. */
+  jobOver: boolean;
+}
+
+export type ControlMessage = JoinRequest | JoinReply | WorkerDirect | CoordinatorBroadcast | WorkerEvent | EventAck;
 
 /** Every msgpack-encoded message. */
 export type Message = CollectiveControl | ControlMessage;

@@ -18,7 +18,6 @@
 import { join } from 'node:path';
 import { FsCheckpointStore } from '../checkpoint/fs-store.js';
 import { decodeTrainingCheckpoint } from '../checkpoint/training-checkpoint.js';
-import { send } from '../cluster/channel.js';
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import { VirtualShards } from '../data/shards.js';
@@ -32,6 +31,7 @@ import { checksum } from '../train/flat.js';
 import { runPaths } from '../train/run-dir.js';
 import type { TrainingSession } from '../train/session.js';
 import { CollectivesComm } from './comm-adapter.js';
+import type { EventSender } from './event-sender.js';
 import { packState, SnapshotRing, unpackState, type Snapshot } from './snapshots.js';
 
 /** Signal slots summed with every step's gradients. */
@@ -56,7 +56,7 @@ export interface EpochContext {
   config: Frozen<InstructueConfig>;
   assign: AssignMessage;
   workerId: string;
-  eventsSubject: string;
+  events: EventSender;
   snapshots: SnapshotRing;
   flags: EpochFlags;
   log: Logger;
@@ -80,7 +80,7 @@ export class EpochRunner {
   }
 
   private report(event: WorkerEvent): void {
-    send(this.ctx.transport, this.ctx.eventsSubject, event);
+    this.ctx.events.send(event);
   }
 
   async run(): Promise<EpochOutcome> {

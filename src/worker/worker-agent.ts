@@ -7,11 +7,11 @@
  * rank pauses at the same step, the coordinator re-forms the epoch without this worker).
  */
 import { hostname } from 'node:os';
-import { ask, listen, send } from '../cluster/channel.js';
+import { ask, listen } from '../cluster/channel.js';
 import { jobSubjects } from '../cluster/subjects.js';
 import { loadConfig, type Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
-import type { AssignMessage, CoordinatorBroadcast, JoinReply, TrainCursor, WorkerDirect } from '../dist/messages.js';
+import type { AssignMessage, CoordinatorBroadcast, EventAck, JoinReply, TrainCursor, WorkerDirect } from '../dist/messages.js';
 import type { Transport } from '../dist/transport.js';
 import { TransportError } from '../dist/transport.js';
 import { VirtualShards } from '../data/shards.js';
@@ -19,6 +19,7 @@ import type { Logger } from '../log.js';
 import { LocalComm } from '../train/comm.js';
 import { TrainingSession } from '../train/session.js';
 import { EpochRunner, type EpochFlags } from './epoch-runner.js';
+import { EventSender } from './event-sender.js';
 import { SnapshotRing } from './snapshots.js';
 
 export interface WorkerAgentOptions {
@@ -43,6 +44,8 @@ export class WorkerAgent {
   private incarnation = '';
   private epoch = 0;
   private heartbeat: NodeJS.Timeout | null = null;
+  private training = false;
+  private events!: EventSender;
   private readonly stops: Array<() => void> = [];
 
   constructor(private readonly transport: Transport, private readonly opts: WorkerAgentOptions) {
@@ -52,7 +55,7 @@ export class WorkerAgent {
   /** SIGTERM: finish the current step with every rank, then leave the job. */
   leave(): void {
     this.flags.leave = true;
-    if (!this.session || this.epoch === 0) this.push({ kind: 'shutdown', reason: 'leaving before any epoch' });
+    if (!this.training) this.push({ kind: 'shutdown', reason: 'leaving (SIGTERM) while not training' });
   }
 
   async run(): Promise<number> {
@@ -60,6 +63,7 @@ export class WorkerAgent {
     this.stops.push(listen<WorkerDirect>(this.transport, this.subjects.worker(this.opts.workerId), log, (m) => this.onDirect(m)));
     this.stops.push(listen<CoordinatorBroadcast>(this.transport, this.subjects.all, log, (m) => this.onBroadcast(m)));
     await this.transport.flush();
+    this.events = new EventSender(this.transport, this.subjects.events, () => this.epoch, (ack) => this.onAck(ack), log);
     await this.join();
     try {
       for (;;) {
@@ -77,10 +81,12 @@ export class WorkerAgent {
         const session = await this.sessionFor(assign);
         const runner = new EpochRunner({
           transport: this.transport, session, config: session.config, assign, workerId: this.opts.workerId,
-          eventsSubject: this.subjects.events, snapshots: this.snapshots, flags: this.flags, log: log.child({ epoch: assign.epoch, rank: assign.rank }),
+          events: this.events, snapshots: this.snapshots, flags: this.flags, log: log.child({ epoch: assign.epoch, rank: assign.rank }),
         });
         this.runner = runner;
-        const outcome = await runner.run();
+        this.training = true;
+        const outcome = await runner.run().finally(() => (this.training = false));
+        await this.events.flushed();
         log.info('epoch ended', { epoch: assign.epoch, outcome });
         if (outcome === 'paused' && this.flags.leave) return 0;
       }
@@ -92,6 +98,7 @@ export class WorkerAgent {
 
   private close(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
+    this.events?.close();
     for (const stop of this.stops) stop();
     void this.session?.close();
   }
@@ -106,7 +113,8 @@ export class WorkerAgent {
         this.incarnation = reply.incarnation;
         if (this.heartbeat) clearInterval(this.heartbeat);
         this.heartbeat = setInterval(() => {
-          send(this.transport, this.subjects.events, { type: 'heartbeat', workerId, epoch: this.epoch, step: this.session?.stepper.step ?? 0 });
+          const beat = { type: 'heartbeat' as const, workerId, epoch: this.epoch, step: this.session?.stepper.step ?? 0 };
+          ask<EventAck>(this.transport, this.subjects.events, beat, reply.heartbeatMs).then((ack) => this.onAck(ack), () => {});
         }, reply.heartbeatMs);
         this.heartbeat.unref();
         log.info('joined', { incarnation: reply.incarnation });
@@ -156,6 +164,16 @@ export class WorkerAgent {
           void this.join();
         }
         return;
+    }
+  }
+
+  /** Every answer from the coordinator says whether the job is over and who coordinates it. */
+  private onAck(ack: EventAck): void {
+    if (ack.jobOver) {
+      this.supersede('the job is over');
+      this.push({ kind: 'shutdown', reason: 'job over' });
+    } else if (this.incarnation && ack.incarnation !== this.incarnation) {
+      this.onBroadcast({ type: 'coordinator.hello', incarnation: ack.incarnation });
     }
   }
 
