@@ -44,8 +44,17 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
-/** Refuses a server without a token on a host other machines can reach. */
+/** Values in k8s/base/secrets.env begin with this: a deployment that still has them is not secret. */
+export const PLACEHOLDER_PREFIX = 'CHANGE_ME';
+
+/**
+ * Refuses a server without a token on a host other machines can reach, and a token that is
+ * still the placeholder shipped in k8s/ (everyone who read the repo knows it).
+ */
 export function checkOpenBinding(host: string, token: string | null): void {
+  if (token !== null && token.startsWith(PLACEHOLDER_PREFIX)) {
+    throw new ConfigError('control.token is still the placeholder from k8s/base/secrets.env: replace the instructue-secrets Secret (docs/kubernetes.md, "Credentials") and restart the coordinator');
+  }
   if (token === null && !isLoopbackHost(host)) {
     throw new ConfigError(
       `control.host is ${JSON.stringify(host)} but control.token is empty: anyone who can reach that address could stop or rescale the job. ` +

@@ -7,6 +7,7 @@
 import { accessSync, constants } from 'node:fs';
 import type { NatsTransportOptions } from '../dist/nats-transport.js';
 import { ConfigError } from '../errors.js';
+import { PLACEHOLDER_PREFIX } from './auth.js';
 import type { ControlConfig } from '../config/sections/control.js';
 
 /** The credential fields of `NatsTransport.connect`'s options. */
@@ -21,9 +22,12 @@ export interface NatsTlsFiles {
 
 type NatsKeys = Pick<ControlConfig, 'nats_user' | 'nats_pass' | 'nats_token' | 'nats_tls_ca' | 'nats_tls_cert' | 'nats_tls_key'>;
 
-/** `{user, pass}`, `{token}` or `{}`; throws ConfigError for contradictory or half-set keys. */
+/** `{user, pass}`, `{token}` or `{}`; throws ConfigError for contradictory, half-set or placeholder values. */
 export function natsCredentials(c: NatsKeys): NatsCredentials {
   if (c.nats_user && c.nats_token) throw new ConfigError('control.nats_user and control.nats_token are both set: use one way to log in to NATS (unset INSTRUCTUE_NATS_USER or INSTRUCTUE_NATS_TOKEN)');
+  if (c.nats_pass.startsWith(PLACEHOLDER_PREFIX) || c.nats_token.startsWith(PLACEHOLDER_PREFIX)) {
+    throw new ConfigError('the NATS password/token is still the placeholder from k8s/base/secrets.env: replace the instructue-secrets Secret (docs/kubernetes.md, "Credentials")');
+  }
   if (c.nats_pass && !c.nats_user) throw new ConfigError('control.nats_pass is set without control.nats_user: set INSTRUCTUE_NATS_USER too');
   if (c.nats_user) return { user: c.nats_user, pass: c.nats_pass };
   if (c.nats_token) return { token: c.nats_token };

@@ -54,10 +54,11 @@ describe('NATS credentials from the control config', () => {
     }
   });
 
-  it('refuses contradictory or half-set keys, naming them', () => {
+  it('refuses contradictory, half-set or placeholder values, naming them', () => {
     assert.deepEqual(natsCredentials(controlFromEnv({})), {});
     assert.throws(() => natsCredentials(controlFromEnv({ INSTRUCTUE_NATS_USER: 'u', INSTRUCTUE_NATS_TOKEN: 't' })), (e: unknown) => e instanceof ConfigError && /nats_user and control\.nats_token are both set/.test(e.message));
     assert.throws(() => natsCredentials(controlFromEnv({ INSTRUCTUE_NATS_PASS: 'p' })), (e: unknown) => e instanceof ConfigError && /INSTRUCTUE_NATS_USER/.test(e.message));
+    assert.throws(() => natsCredentials(controlFromEnv({ INSTRUCTUE_NATS_USER: 'u', INSTRUCTUE_NATS_PASS: 'CHANGE_ME-nats-password' })), /still the placeholder/);
   });
 
   it('maps TLS files, requiring cert and key together and each file readable', () => {

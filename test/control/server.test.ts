@@ -176,7 +176,7 @@ describe('control server /metrics and open mode', () => {
     await closed.close();
   });
 
-  it('runs without a token on loopback (with a warning) and refuses to on 0.0.0.0', async () => {
+  it('runs without a token on loopback (with a warning), refuses to on 0.0.0.0, and refuses the k8s placeholder token', async () => {
     const { server: open } = await start({ token: null });
     assert.equal((await fetch(`${open.url}/api/status`)).status, 200);
     const conn = await connect(wsUrl(open));
@@ -186,6 +186,10 @@ describe('control server /metrics and open mode', () => {
     await assert.rejects(
       startControlServer({ host: '0.0.0.0', port: 0, token: null, metricsPublic: true, status: fixedStatus, history: fixedHistory, onControl: async () => ({ ok: true, message: '' }), log: silentLogger }),
       (err: unknown) => err instanceof ConfigError && /control\.token is empty/.test(err.message) && /INSTRUCTUE_TOKEN/.test(err.message),
+    );
+    await assert.rejects(
+      startControlServer({ host: '127.0.0.1', port: 0, token: 'CHANGE_ME-control-token', metricsPublic: true, status: fixedStatus, history: fixedHistory, onControl: async () => ({ ok: true, message: '' }), log: silentLogger }),
+      (err: unknown) => err instanceof ConfigError && /still the placeholder from k8s\/base\/secrets\.env/.test(err.message),
     );
   });
 

@@ -1,0 +1,83 @@
+/**
+ * Docker cannot run on the project's machines, so the images are checked by reading their
+ * Dockerfiles: pinned bases (no `latest`, no missing tag), a numeric non-root USER in the final
+ * stage, every COPY source present in the repo, the backend each image is for, and the port
+ * the k8s manifests expect.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+
+interface Instruction { op: string; args: string }
+interface Stage { from: string; name: string | null; body: Instruction[] }
+
+/** Instructions of a Dockerfile (comments dropped, `\` continuations joined), grouped by stage, with pre-FROM ARG defaults. */
+function parseDockerfile(path: string): { args: Record<string, string>; stages: Stage[] } {
+  const text = readFileSync(path, 'utf8').split('\n').filter((l) => !/^\s*#/.test(l)).join('\n').replace(/\\\n/g, ' ');
+  const args: Record<string, string> = {};
+  const stages: Stage[] = [];
+  for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    const [, op, rest] = /^(\w+)\s+(.*)$/.exec(line) ?? [];
+    if (!op) continue;
+    const ins = { op: op.toUpperCase(), args: rest! };
+    if (ins.op === 'FROM') {
+      const [, image, name] = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(ins.args) ?? [];
+      stages.push({ from: image!.replace(/\$\{(\w+)\}/g, (_, a: string) => args[a] ?? ''), name: name ?? null, body: [] });
+    } else if (stages.length === 0 && ins.op === 'ARG') {
+      const [k, v] = ins.args.split('=');
+      args[k!] = v ?? '';
+    } else stages.at(-1)?.body.push(ins);
+  }
+  return { args, stages };
+}
+
+const last = (s: Stage, op: string) => s.body.filter((i) => i.op === op).at(-1)?.args;
+
+for (const file of ['docker/Dockerfile.cpu', 'docker/Dockerfile.gpu']) {
+  describe(file, () => {
+    const { stages } = parseDockerfile(file);
+    const final = stages.at(-1)!;
+
+    it('pins every base image (explicit tag, never latest)', () => {
+      const names = new Set(stages.map((s) => s.name).filter(Boolean));
+      for (const s of stages.filter((x) => !names.has(x.from))) {
+        assert.match(s.from, /^[\w./-]+:[\w.-]+$/, `${s.from}: needs an explicit tag`);
+        assert.doesNotMatch(s.from, /:latest$/, s.from);
+      }
+    });
+
+    it('runs the final stage as a numeric non-root user with the instructue entry point', () => {
+      const user = last(final, 'USER');
+      assert.ok(user, 'the final stage sets USER');
+      assert.match(user!, /^[1-9]\d*(:\d+)?$/, 'numeric uid (Kubernetes runAsNonRoot can only verify a number), not 0');
+      assert.equal(last(final, 'ENTRYPOINT'), '["node", "/app/bin/instructue.js"]');
+      assert.equal(last(final, 'EXPOSE'), '8080', 'the control port of k8s/base/coordinator.yaml');
+    });
+
+    it('copies only paths that exist in the repo', () => {
+      for (const s of stages) {
+        for (const ins of s.body.filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'))) {
+          const sources = ins.args.split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1);
+          for (const src of sources) assert.ok(existsSync(src), `${file}: COPY ${src} (missing in the repo)`);
+        }
+      }
+    });
+
+    it('builds for its backend', () => {
+      const env = last(final, 'ENV') ?? '';
+      const runs = stages.flatMap((s) => s.body.filter((i) => i.op === 'RUN').map((i) => i.args)).join('\n');
+      assert.match(runs, /npx tsc -p tsconfig\.json/);
+      if (file.endsWith('cpu')) {
+        assert.match(stages[0]!.from, /^node:20-bookworm-slim$/);
+        assert.match(final.from, /^node:20-bookworm-slim$/);
+        assert.match(runs, /npm ci --omit=dev --omit=optional/);
+        assert.match(env, /INSTRUCTUE_BACKEND=wasm/);
+      } else {
+        assert.match(final.from, /^nvidia\/cuda:11\.2\.\d+-cudnn8-runtime-/, 'tfjs-node-gpu 4.22 needs CUDA 11.2 + cuDNN 8.1');
+        assert.match(runs, /scripts\/install\.js gpu/);
+        assert.match(runs, /test -e deps\/lib\/libtensorflow\.so\.2/, 'the build fails when libtensorflow was not supplied');
+        assert.match(env, /INSTRUCTUE_BACKEND=tensorflow/);
+      }
+    });
+  });
+}
