@@ -78,9 +78,9 @@ export class FsCheckpointStore implements CheckpointStore {
     return { step, location: dir, files };
   }
 
-  async latestValid(onCorrupt?: (step: number, reason: string) => void): Promise<LoadedCheckpoint | null> {
+  async latestValid(onCorrupt?: (step: number, reason: string) => void, maxStep = Infinity): Promise<LoadedCheckpoint | null> {
     const steps = await this.steps();
-    for (const step of steps.reverse()) {
+    for (const step of steps.filter((s) => s <= maxStep).reverse()) {
       try {
         return await this.load(step);
       } catch (err) {

@@ -31,8 +31,8 @@ export class MemoryCheckpointStore implements CheckpointStore {
     return { step, location: `memory:${stepName(step)}`, files: new Map([...entry.files].map(([k, v]) => [k, v.slice()])) };
   }
 
-  async latestValid(onCorrupt?: (step: number, reason: string) => void): Promise<LoadedCheckpoint | null> {
-    for (const step of (await this.steps()).reverse()) {
+  async latestValid(onCorrupt?: (step: number, reason: string) => void, maxStep = Infinity): Promise<LoadedCheckpoint | null> {
+    for (const step of (await this.steps()).filter((s) => s <= maxStep).reverse()) {
       try {
         return await this.load(step);
       } catch (err) {

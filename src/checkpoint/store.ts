@@ -19,8 +19,11 @@ export interface CheckpointStore {
   save(step: number, files: Map<string, Uint8Array>): Promise<string>;
   /** Published steps, ascending. */
   steps(): Promise<number[]>;
-  /** The newest checkpoint that verifies, or null; corrupt ones are reported through `onCorrupt` and skipped. */
-  latestValid(onCorrupt?: (step: number, reason: string) => void): Promise<LoadedCheckpoint | null>;
+  /**
+   * The newest checkpoint that verifies (at or before `maxStep` when given), or null; corrupt
+   * ones are reported through `onCorrupt` and skipped.
+   */
+  latestValid(onCorrupt?: (step: number, reason: string) => void, maxStep?: number): Promise<LoadedCheckpoint | null>;
   /** A specific step, verified (throws CheckpointError when corrupt or absent). */
   load(step: number): Promise<LoadedCheckpoint>;
 }

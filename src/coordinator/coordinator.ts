@@ -16,7 +16,7 @@
  *   checkpoint (logs cut back to it), with a newer epoch so old traffic is dropped.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { FsCheckpointStore } from '../checkpoint/fs-store.js';
 import { STATE_FILE, type TrainingState } from '../checkpoint/training-checkpoint.js';
 import { answer, listen, send } from '../cluster/channel.js';
@@ -131,7 +131,11 @@ export class Coordinator {
 
   private async resumeFromCheckpoint(why: string): Promise<void> {
     const store = new FsCheckpointStore(this.paths.checkpoints, this.opts.config.train.keep_last);
-    const loaded = await store.latestValid((step, reason) => this.log.warn('checkpoint is corrupt, trying the previous one', { step, reason }));
+    // Only a checkpoint whose steps were all committed (logged) may be resumed: rank 0 can have
+    // saved a later one that a crashed coordinator never committed, and resuming from it would
+    // leave those steps' samples out of consumed.jsonl.
+    const logged = existsSync(this.paths.consumed) ? readJsonLines<{ step: number }>(this.paths.consumed).reduce((m, l) => Math.max(m, l.step), 0) : Infinity;
+    const loaded = await store.latestValid((step, reason) => this.log.warn('checkpoint is corrupt, trying the previous one', { step, reason }), logged);
     if (!loaded) {
       this.log.info('no valid checkpoint; starting from step 0', { why });
       truncateAfterStep(this.paths.consumed, 0);

@@ -61,6 +61,18 @@ export function runCheckpointStoreContract(name: string, make: (keepLast: number
       }
     });
 
+    it('can be limited to checkpoints at or before a step', async () => {
+      const t = await make(5);
+      try {
+        for (const step of [4, 8, 12]) await t.store.save(step, files(step));
+        assert.equal((await t.store.latestValid(undefined, 11))?.step, 8);
+        assert.equal((await t.store.latestValid(undefined, 8))?.step, 8);
+        assert.equal(await t.store.latestValid(undefined, 3), null);
+      } finally {
+        await t.cleanup();
+      }
+    });
+
     it('returns null when there is nothing valid', async () => {
       const t = await make(3);
       try {
