@@ -7,6 +7,7 @@ import { connectNats, openJobStore } from '../cluster/connect.js';
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import type { ControlReply } from '../control/status.js';
+import { serveJob } from '../control/serve-job.js';
 import type { Logger } from '../log.js';
 import { Coordinator, type JobOutcome } from './coordinator.js';
 
@@ -18,8 +19,8 @@ export interface RunCoordinatorOptions {
   allowConfigChange: boolean;
   log: Logger;
   scaleWorkers?: (workers: number) => Promise<ControlReply>;
-  /** Called once the coordinator listens (e.g. to hook signals or a control server to it). */
-  onReady?: (coordinator: Coordinator) => void | Promise<void>;
+  /** Called once the coordinator and its control server listen (e.g. to hook signals). */
+  onReady?: (coordinator: Coordinator, controlUrl: string) => void | Promise<void>;
 }
 
 export async function runCoordinator(opts: RunCoordinatorOptions): Promise<JobOutcome> {
@@ -28,13 +29,16 @@ export async function runCoordinator(opts: RunCoordinatorOptions): Promise<JobOu
     const kv = await openJobStore(transport, opts.config.dist.job, opts.log);
     const coordinator = new Coordinator({ transport, kv, config: opts.config, out: opts.out, resume: opts.resume, allowConfigChange: opts.allowConfigChange, log: opts.log, scaleWorkers: opts.scaleWorkers });
     await coordinator.start();
+    const server = await serveJob(coordinator, opts.config.control, opts.log);
+    opts.log.info('control server listening', { url: server.url, dashboard: `${server.url}/`, token: opts.config.control.token ? 'required' : 'none (loopback only)' });
     try {
-      await opts.onReady?.(coordinator);
+      await opts.onReady?.(coordinator, server.url);
       const outcome = await coordinator.outcome;
       // Keep answering for a few heartbeats so every worker learns the job is over.
       await new Promise((r) => setTimeout(r, 3 * opts.config.dist.heartbeat_ms));
       return outcome;
     } finally {
+      await server.close();
       await coordinator.close();
     }
   } finally {

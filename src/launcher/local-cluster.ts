@@ -25,7 +25,7 @@ export interface LocalClusterOptions {
   progress: boolean;
   log: Logger;
   /** Called when the coordinator is up (tests reach the pool and coordinator through it). */
-  onReady?: (cluster: { coordinator: Coordinator; pool: WorkerPool }) => void | Promise<void>;
+  onReady?: (cluster: { coordinator: Coordinator; pool: WorkerPool; controlUrl: string }) => void | Promise<void>;
 }
 
 export async function trainCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
@@ -43,7 +43,9 @@ export async function trainCluster(opts: LocalClusterOptions): Promise<JobOutcom
         pool.grow(n);
         return { ok: true, message: `${n} workers wanted; ${pool.alive.length} running` };
       },
-      onReady: async (coordinator) => {
+      onReady: async (coordinator, controlUrl) => {
+        const token = config.control.token ? `#token=${encodeURIComponent(config.control.token)}` : '';
+        if (opts.progress) process.stderr.write(`dashboard: ${controlUrl}/${token}   (instructue status --url ${controlUrl})\n`);
         const stop = () => coordinator.requestStop();
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
@@ -60,7 +62,7 @@ export async function trainCluster(opts: LocalClusterOptions): Promise<JobOutcom
           });
         }
         pool.grow(opts.workers);
-        await opts.onReady?.({ coordinator, pool });
+        await opts.onReady?.({ coordinator, pool, controlUrl });
       },
     });
     await pool.waitAll(30_000);
