@@ -19,6 +19,7 @@
  * F tabular features, Y tabular feature width, M LM target rows, V vocab, k instruction vectors.
  */
 import { tf, type Tensor } from '../backend/tf.js';
+import { ConfigError } from '../errors.js';
 import { SOURCE_NAMES, type EncodedSample, type SourceName } from '../data/types.js';
 import type { BertEncoder } from './bert.js';
 import { linear, type ForwardOptions, type Linear } from './layers.js';
@@ -104,6 +105,10 @@ export class InstructUE {
     };
     const prompt = layoutPrompts(samples, layoutOpts);
     const full = opts.withAnswer ? layoutPrompts(samples, { ...layoutOpts, withAnswer: true }) : null;
+    const longest = (full ?? prompt).length;
+    if (longest > this.decoder.dims.maxPositions) {
+      throw new ConfigError(`a sequence of ${longest} positions exceeds model.decoder.max_positions (${this.decoder.dims.maxPositions}): raise it, or lower data.max_records_per_source / max_instruction_tokens / max_answer_tokens / max_text_tokens`);
+    }
     const records_NC = this.encoder && prompt.records.length > 0 ? tf.keep(this.encoder.encode(prompt.records, o.encoderPadId)) : null;
     let tabular_BFY: Tensor | null = null;
     if (o.useTabular && !o.textOnly) {

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configHash, loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
+import { readFileSync } from 'node:fs';
+import { configDocs } from '../../scripts/config-docs.js';
 
 const configsDir = join(process.cwd(), 'configs');
 
@@ -35,6 +37,10 @@ describe('configs', () => {
     const config = loadConfig({ args: ['--steps', '7'], env: { INSTRUCTUE_BACKEND: 'cpu' } });
     assert.equal(config.train.steps, 7);
     assert.equal(config.backend, 'cpu');
+  });
+
+  it('configs/README.md documents every key as the schema does (regenerate with scripts/config-docs)', () => {
+    assert.equal(readFileSync(join(configsDir, 'README.md'), 'utf8'), configDocs());
   });
 
   it('hashes configs stably and sensitively', () => {
