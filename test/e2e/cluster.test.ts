@@ -72,6 +72,32 @@ describe('distributed training over NATS', () => {
     assert.ok(stall <= DEADLINE_MS + 10_000, `longest stall ${stall} ms`);
   });
 
+  it('a worker that stalls (SIGSTOP) past the deadline is dropped and the job completes without it', async () => {
+    const config = clusterConfig(small.train, { 'train.steps': 12 });
+    const out = join(root, 'stall');
+    let stalledAt = 0;
+    const outcome = await runCluster(config, out, 3, {
+      during: ({ coordinator, pool }) => {
+        void atStep(coordinator, 4).then(() => {
+          stalledAt = Date.now();
+          pool.signal('w2', 'SIGSTOP');
+          const off = coordinator.onStatusEvent(() => {
+            if (coordinator.status().workers.some((w) => w.id === 'w2' && w.state === 'lost')) {
+              off();
+              pool.signal('w2', 'SIGKILL'); // a stopped process cannot exit by itself
+            }
+          });
+        });
+      },
+    });
+    assert.ok(stalledAt > 0);
+    assert.equal(outcome.state, 'done');
+    assertExactlyOnce(out, 60);
+    const sizes = readJsonLines<{ world_size: number }>(join(out, 'metrics.jsonl')).map((l) => l.world_size);
+    assert.equal(sizes[sizes.length - 1], 2);
+    assert.ok(longestStall(out) <= DEADLINE_MS + 10_000, `longest stall ${longestStall(out)} ms`);
+  });
+
   it('scaling 2 → 3 workers mid-run: the new worker takes part and exactly-once holds', async () => {
     const config = clusterConfig(small.train, { 'train.steps': 16 });
     const out = join(root, 'scale');
