@@ -1,8 +1,8 @@
 /**
- * NATS credentials from the `control` config section (as the pods get them: environment
- * variables from a Secret) against a real nats-server with auth enabled: without them the
- * server refuses the connection, with them messages flow. Plus the checks on half-set keys
- * and TLS files.
+ * NATS credentials from the config (as the pods get them: environment variables from a
+ * Secret, read into `dist.nats_*` and mapped by dist/from-config) against a real nats-server
+ * with auth enabled: without them the server refuses the connection, with them messages flow.
+ * Plus the start-up checks on half-set or placeholder credentials and on TLS files.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,17 +10,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
-import { natsCredentials, natsTlsFiles } from '../../src/control/nats-auth.js';
+import { checkNatsCredentials, natsTlsFiles } from '../../src/control/nats-auth.js';
+import { natsTransportOptions } from '../../src/dist/from-config.js';
 import { NatsTransport } from '../../src/dist/nats-transport.js';
 import { TransportError } from '../../src/dist/transport.js';
 import { ConfigError } from '../../src/errors.js';
 import { startTestNats } from '../helpers/nats.js';
 
-const controlFromEnv = (env: Record<string, string>) => loadConfig({ file: 'configs/tiny.json', env }).control;
+const fromEnv = (env: Record<string, string>) => loadConfig({ file: 'configs/tiny.json', env });
+const controlFromEnv = (env: Record<string, string>) => fromEnv(env).control;
+const distFromEnv = (env: Record<string, string>) => fromEnv(env).dist;
 
 /** Connects with the config's credentials and proves a message goes through. */
 async function roundTrip(url: string, env: Record<string, string>): Promise<string> {
-  const nc = await NatsTransport.connect(url, { name: 'auth-test', ...natsCredentials(controlFromEnv(env)) });
+  const dist = distFromEnv(env);
+  checkNatsCredentials(dist);
+  const nc = await NatsTransport.connect(url, natsTransportOptions(dist, 'auth-test'));
   try {
     const sub = nc.subscribe('auth.test');
     nc.publish('auth.test', new TextEncoder().encode('hello'));
@@ -55,10 +60,11 @@ describe('NATS credentials from the control config', () => {
   });
 
   it('refuses contradictory, half-set or placeholder values, naming them', () => {
-    assert.deepEqual(natsCredentials(controlFromEnv({})), {});
-    assert.throws(() => natsCredentials(controlFromEnv({ INSTRUCTUE_NATS_USER: 'u', INSTRUCTUE_NATS_TOKEN: 't' })), (e: unknown) => e instanceof ConfigError && /nats_user and control\.nats_token are both set/.test(e.message));
-    assert.throws(() => natsCredentials(controlFromEnv({ INSTRUCTUE_NATS_PASS: 'p' })), (e: unknown) => e instanceof ConfigError && /INSTRUCTUE_NATS_USER/.test(e.message));
-    assert.throws(() => natsCredentials(controlFromEnv({ INSTRUCTUE_NATS_USER: 'u', INSTRUCTUE_NATS_PASS: 'CHANGE_ME-nats-password' })), /still the placeholder/);
+    checkNatsCredentials(distFromEnv({}));
+    checkNatsCredentials(distFromEnv({ INSTRUCTUE_NATS_TOKEN: 't' }));
+    assert.throws(() => checkNatsCredentials(distFromEnv({ INSTRUCTUE_NATS_USER: 'u', INSTRUCTUE_NATS_TOKEN: 't' })), (e: unknown) => e instanceof ConfigError && /dist\.nats_user and dist\.nats_token are both set/.test(e.message));
+    assert.throws(() => checkNatsCredentials(distFromEnv({ INSTRUCTUE_NATS_PASS: 'p' })), (e: unknown) => e instanceof ConfigError && /INSTRUCTUE_NATS_USER/.test(e.message));
+    assert.throws(() => checkNatsCredentials(distFromEnv({ INSTRUCTUE_NATS_USER: 'u', INSTRUCTUE_NATS_PASS: 'CHANGE_ME-nats-password' })), /still the placeholder/);
   });
 
   it('maps TLS files, requiring cert and key together and each file readable', () => {

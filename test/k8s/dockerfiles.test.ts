@@ -5,31 +5,9 @@
  * the k8s manifests expect.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
-
-interface Instruction { op: string; args: string }
-interface Stage { from: string; name: string | null; body: Instruction[] }
-
-/** Instructions of a Dockerfile (comments dropped, `\` continuations joined), grouped by stage, with pre-FROM ARG defaults. */
-function parseDockerfile(path: string): { args: Record<string, string>; stages: Stage[] } {
-  const text = readFileSync(path, 'utf8').split('\n').filter((l) => !/^\s*#/.test(l)).join('\n').replace(/\\\n/g, ' ');
-  const args: Record<string, string> = {};
-  const stages: Stage[] = [];
-  for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
-    const [, op, rest] = /^(\w+)\s+(.*)$/.exec(line) ?? [];
-    if (!op) continue;
-    const ins = { op: op.toUpperCase(), args: rest! };
-    if (ins.op === 'FROM') {
-      const [, image, name] = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(ins.args) ?? [];
-      stages.push({ from: image!.replace(/\$\{(\w+)\}/g, (_, a: string) => args[a] ?? ''), name: name ?? null, body: [] });
-    } else if (stages.length === 0 && ins.op === 'ARG') {
-      const [k, v] = ins.args.split('=');
-      args[k!] = v ?? '';
-    } else stages.at(-1)?.body.push(ins);
-  }
-  return { args, stages };
-}
+import { parseDockerfile, type Stage } from './dockerfile.js';
 
 const last = (s: Stage, op: string) => s.body.filter((i) => i.op === op).at(-1)?.args;
 
