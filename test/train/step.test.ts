@@ -56,7 +56,10 @@ describe('train step', () => {
       const split = await run(world, batches, 4);
       for (let s = 0; s < 4; s++) {
         for (const r of split.results[s]!) {
-          assert.ok(Math.abs(r.lossCl! - single.results[s]![0]!.lossCl!) < 1e-6, `world ${world} step ${s + 1}: lossCl ${r.lossCl} vs ${single.results[s]![0]!.lossCl}`);
+          // Step 1 sees identical weights (only the sums' rounding differs); later steps see
+          // weights that already differ at rounding level.
+          const tol = s === 0 ? 1e-6 : 1e-5;
+          assert.ok(Math.abs(r.lossCl! - single.results[s]![0]!.lossCl!) < tol, `world ${world} step ${s + 1}: lossCl ${r.lossCl} vs ${single.results[s]![0]!.lossCl}`);
           assert.ok(Math.abs(r.lossLm! - single.results[s]![0]!.lossLm!) < 1e-5, `world ${world} step ${s + 1}: lossLm`);
           assert.equal(r.globalBatch, 8);
         }
