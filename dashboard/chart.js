@@ -12,16 +12,19 @@ function el(name, attrs, text) {
   return node;
 }
 
-/** About `count` round tick values (1, 2 or 5 times a power of ten) covering [lo, hi]. */
+/** Round tick values (1, 2 or 5 times a power of ten) covering [lo, hi], as close to `count` of them as the steps allow. */
 export function niceTicks(lo, hi, count) {
   const span = hi - lo;
   if (!(span > 0)) return [lo];
-  const raw = span / Math.max(1, count);
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power;
-  const ticks = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
-  return ticks;
+  const power = 10 ** Math.floor(Math.log10(span / Math.max(1, count)));
+  const ticksOf = (step) => {
+    const ticks = [];
+    for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
+    return ticks;
+  };
+  // Candidates from fine to coarse; the closest count wins, the coarser one on a tie.
+  const candidates = [0.5, 1, 2, 5, 10, 20].map((m) => ticksOf(m * power)).filter((t) => t.length >= 2);
+  return candidates.reduce((best, t) => (Math.abs(t.length - count) <= Math.abs(best.length - count) ? t : best), candidates[0] ?? [lo]);
 }
 
 /** Short tick label: 3 significant digits, exponent form for very small or large values. */
