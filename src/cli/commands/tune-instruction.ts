@@ -1,0 +1,101 @@
+/**
+ * @module cli/commands/tune-instruction
+ * `instructue tune-instruction`: few-shot instruction tuning (paper §3.3.3, Eq. 6). Learns k
+ * instruction vectors on K labelled users per class with the backbone frozen, starting from a
+ * written instruction, and saves them for `embed --instruction-tokens`.
+ */
+import { SCENARIO_INSTRUCTIONS, type ScenarioName } from '../../data/synth/scenarios.js';
+import type { BackendName } from '../../config/schema.js';
+import { UsageError } from '../../errors.js';
+import { encodeContextOf } from '../../eval/encode-context.js';
+import { writeInstructionTokens, type InstructionTuningInfo } from '../../eval/instruction-tokens-file.js';
+import { compareOnUsers, TUNE_DEFAULTS, tuneScenario } from '../../eval/instruction-tuning.js';
+import { readLabelled, sampleByUserHash } from '../../eval/labelled-samples.js';
+import { createLogger } from '../../log.js';
+import { loadTrainedModel } from '../../train/load-trained.js';
+import { Progress } from '../progress.js';
+import { intFlag, numberFlag, parseFlags, required, type Command } from '../command.js';
+
+const usage = `usage: instructue tune-instruction (--run RUN | --checkpoint DIR) --data LABELLED --scenario NAME --shots K --out FILE [flags]
+
+Learns k instruction vectors (a soft prompt placed before <USER>) with the prototype loss of the
+paper's Eq. 6 on K labelled users per class; the model itself stays frozen. The vectors start as
+the token embeddings of a written instruction. Use the result with
+\`instructue embed --instruction-tokens FILE\`.
+
+  --run RUN / --checkpoint DIR  the trained model
+  --data LABELLED         UserQA file or folder whose records carry "labels": {NAME: 0|1}
+  --scenario NAME         the label to tune for
+  --shots K               labelled users per class (drawn by --seed; the rest are held out)
+  --out FILE              instruction vectors to write (.safetensors, plus FILE.json)
+  --init-instruction TEXT starting instruction (default: the synthetic scenario's manual one)
+  --tokens k              number of vectors (default: the starting instruction's token count,
+                          so tuning starts exactly at it; otherwise its tokens are cycled)
+  --steps N               full-batch AdamW steps (default ${TUNE_DEFAULTS.steps})
+  --lr X                  learning rate (default ${TUNE_DEFAULTS.lr})
+  --tau X                 temperature of Eq. 6 (default: the run's train.tau)
+  --seed S                seed of the shot draw (default ${TUNE_DEFAULTS.seed})
+  --held-out N            also report Eq. 6 on up to N held-out users, written vs tuned
+  --backend NAME          auto | wasm | cpu | tensorflow (default: the run's)
+  --json                  print the summary as JSON`;
+
+function defaultInstruction(scenario: string): string {
+  const text = SCENARIO_INSTRUCTIONS[scenario as ScenarioName];
+  if (!text) throw new UsageError(`scenario "${scenario}" has no built-in instruction; pass --init-instruction TEXT`);
+  return text;
+}
+
+const command: Command = {
+  name: 'tune-instruction',
+  summary: 'learn instruction vectors for a scenario from a few labelled users (prototype loss)',
+  usage,
+  async run(argv) {
+    const { values } = parseFlags(argv, {
+      run: { type: 'string' }, checkpoint: { type: 'string' }, data: { type: 'string' }, scenario: { type: 'string' },
+      shots: { type: 'string' }, out: { type: 'string' }, 'init-instruction': { type: 'string' }, tokens: { type: 'string' },
+      steps: { type: 'string' }, lr: { type: 'string' }, tau: { type: 'string' }, seed: { type: 'string' },
+      'held-out': { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
+    }, usage);
+    const data = required(values.data, 'data', usage);
+    const scenario = required(values.scenario, 'scenario', usage);
+    const out = required(values.out, 'out', usage);
+    const shots = intFlag(required(values.shots, 'shots', usage), 'shots')!;
+    const initInstruction = values['init-instruction'] ?? defaultInstruction(scenario);
+    const steps = intFlag(values.steps, 'steps', TUNE_DEFAULTS.steps)!;
+    if (steps < 0) throw new UsageError(`--steps must be ≥ 0; got ${steps}`);
+    const log = createLogger({ command: 'tune-instruction' });
+    const trained = await loadTrainedModel({ run: values.run, checkpoint: values.checkpoint, log, backend: values.backend as BackendName | undefined });
+    try {
+      const model = trained.built.model;
+      const context = encodeContextOf(trained.config, trained.built, trained.tabularSchema);
+      const labelled = await readLabelled(data, scenario, log);
+      const seed = intFlag(values.seed, 'seed', TUNE_DEFAULTS.seed)!;
+      const tau = numberFlag(values.tau, 'tau', trained.config.train.tau)!;
+      const lr = numberFlag(values.lr, 'lr', TUNE_DEFAULTS.lr)!;
+      const progress = new Progress({ label: `tune ${scenario}`, total: steps });
+      const result = tuneScenario(model, labelled, {
+        context, shots, seed, initInstruction, tokens: intFlag(values.tokens, 'tokens'), steps, lr, tau,
+        onStep: (step, loss) => progress.update(step, { loss }),
+      });
+      const info: InstructionTuningInfo = {
+        format: 'instructue-instruction-tokens/1', scenario, shots, steps, lr, tau, seed, initInstruction,
+        losses: result.losses, checkpoint: trained.checkpoint, shotIds: result.shotIds,
+      };
+      await writeInstructionTokens(out, result.tokens, info);
+      const heldOutN = intFlag(values['held-out'], 'held-out', 0)!;
+      const heldOut = heldOutN > 0 ? compareOnUsers(model, context, sampleByUserHash(result.heldOut, heldOutN, `held-out/${seed}`), initInstruction, result.tokens, tau) : null;
+      const summary = { out, scenario, tokens: result.tokens.k, shots, steps, loss_start: result.losses[0], loss_end: result.losses.at(-1), held_out: heldOut };
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify(summary)}\n`);
+      } else {
+        process.stdout.write(`wrote ${result.tokens.k} instruction vectors to ${out}; prototype loss on the ${2 * shots} shots ${summary.loss_start!.toFixed(4)} → ${summary.loss_end!.toFixed(4)}\n`);
+        if (heldOut) process.stdout.write(`held-out users: written instruction ${heldOut.manual.toFixed(4)}, tuned ${heldOut.tuned.toFixed(4)}\n`);
+      }
+      return 0;
+    } finally {
+      trained.built.model.dispose();
+    }
+  },
+};
+
+export default command;

@@ -1,0 +1,89 @@
+/**
+ * `instructue report` at quick sizes, end to end through the real CLI twice: a normal run writes
+ * results.md, results.json and the figure; `report --check` on that JSON reruns everything in a
+ * second process and must match it (here exactly: nothing may depend on time or thread order).
+ * The comparison and the claim rule are also checked on hand-made inputs.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { SCENARIO_NAMES } from '../../src/data/synth/scenarios.js';
+import { checkClaims } from '../../src/eval/report/claims.js';
+import { compareReports } from '../../src/eval/report/compare.js';
+import { reportMarkdown } from '../../src/eval/report/markdown.js';
+import { MAIN_ROWS, QUICK_PARAMS, RUNS } from '../../src/eval/report/plan.js';
+import type { ReportResult, TableRow } from '../../src/eval/report/result.js';
+import { cli } from './support.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'instructue-report-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function row(key: string, aucs: number[]): TableRow {
+  const scores = Object.fromEntries(SCENARIO_NAMES.map((s, i) => [s, { auc: aucs[i]!, ks: 0.1 }]));
+  return { key, label: key, scores, mean: { auc: aucs.reduce((a, b) => a + b, 0) / aucs.length, ks: 0.1 } };
+}
+
+describe('instructue report --quick', () => {
+  it('writes results.md/.json and the figure; --check reruns in a second process and matches exactly', async () => {
+    const out = join(dir, 'docs', 'results.md');
+    const first = await cli('report', '--quick', '--out', out, '--work', join(dir, 'work1'));
+    assert.equal(first.code, 0, first.stderr);
+    for (const stage of ['report: [7/7] training mean_pooling', 'report: ablation text_only', 'train 2/2']) assert.ok(first.stderr.includes(stage), stage);
+    const result = JSON.parse(readFileSync(join(dir, 'docs', 'results.json'), 'utf8')) as ReportResult;
+    assert.deepEqual(result.params, QUICK_PARAMS);
+    assert.deepEqual(result.main.map((r) => r.key), MAIN_ROWS.map((r) => r.key));
+    assert.deepEqual(result.ablation.map((r) => r.key), [...RUNS.slice(1), RUNS[0]!].map((r) => r.key));
+    assert.deepEqual(result.tuning.map((t) => t.scenario), [...SCENARIO_NAMES]);
+    assert.equal(result.claims.length, 12);
+    for (const r of [...result.main, ...result.ablation]) {
+      assert.deepEqual(Object.keys(r.scores), [...SCENARIO_NAMES]);
+      for (const s of Object.values(r.scores)) assert.ok(s.auc > 0 && s.auc < 1 && s.ks >= 0 && s.ks <= 1, `${r.key}: ${JSON.stringify(s)}`);
+    }
+    assert.equal(readFileSync(out, 'utf8'), reportMarkdown(result));
+    const svg = readFileSync(join(dir, 'docs', result.figure!), 'utf8');
+    assert.equal(svg.match(/<circle /g)?.length, 2 * QUICK_PARAMS.figureUsers + 2);
+
+    const second = await cli('report', '--check', join(dir, 'docs', 'results.json'), '--tolerance', '0', '--work', join(dir, 'work2'));
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /report --check: the rerun matches .* within 0 /);
+    const rerun = JSON.parse(readFileSync(join(dir, 'work2', 'rerun.json'), 'utf8')) as ReportResult;
+    // Versions hold the git commit, which may move between the two runs (others commit meanwhile).
+    const stable = (r: ReportResult) => ({ ...r, command: '', wallSeconds: 0, versions: {} });
+    assert.deepEqual(stable(rerun), stable(result));
+    assert.equal(readFileSync(join(dir, 'work2', result.figure!), 'utf8'), svg);
+    assert.ok(!existsSync(join(dir, 'work2', 'docs')), '--check writes nothing outside --work');
+  });
+});
+
+describe('report helpers', () => {
+  it('compareReports lists every number beyond the tolerance by path, ignoring command, versions and wall time', () => {
+    const a = { command: 'x', wallSeconds: 1, versions: { node: 'a' }, main: [{ auc: 0.7, label: 'u' }], params: { seed: 1 } };
+    const b = { command: 'y', wallSeconds: 9, versions: { node: 'b' }, main: [{ auc: 0.7009, label: 'u' }], params: { seed: 1 } };
+    assert.deepEqual(compareReports(a, b), []);
+    assert.deepEqual(compareReports(a, { ...b, main: [{ auc: 0.7011, label: 'v' }], params: { seed: 2 } }), [
+      { path: 'main[0].auc', expected: 0.7, actual: 0.7011 },
+      { path: 'main[0].label', expected: 'u', actual: 'v' },
+      { path: 'params.seed', expected: 1, actual: 2 },
+    ]);
+    assert.deepEqual(compareReports({ main: [1, 2] }, { main: [1] }), [{ path: 'main.length', expected: 2, actual: 1 }]);
+  });
+
+  it('checkClaims counts AUC wins per scenario and applies the verdict rule', () => {
+    const rows = [
+      row('universal', [0.7, 0.7, 0.7, 0.7, 0.7, 0.7]),
+      row('manual', [0.71, 0.71, 0.71, 0.71, 0.69, 0.69]),
+      row('tuned', [0.72, 0.6, 0.6, 0.6, 0.6, 0.6]),
+      ...['untrained', 'bag_of_events', 'no_ntp', 'no_contrastive', 'mean_pooling', 'text_only', 'no_sequences', 'no_tabular'].map((k) => row(k, [0.6, 0.6, 0.6, 0.6, 0.95, 0.95])),
+    ];
+    const claims = new Map(checkClaims(rows, SCENARIO_NAMES).map((c) => [c.id, c]));
+    assert.deepEqual(claims.get('manual>universal'), {
+      id: 'manual>universal', statement: 'A written instruction beats the universal embedding (§4.3; mixed in the paper)',
+      paperWins: 3, wins: 4, meanDelta: claims.get('manual>universal')!.meanDelta, verdict: 'holds',
+    });
+    assert.ok(Math.abs(claims.get('manual>universal')!.meanDelta - 0.02 / 6) < 1e-12);
+    assert.deepEqual([claims.get('tuned>manual')!.wins, claims.get('tuned>manual')!.verdict, claims.get('tuned>manual')!.paperWins], [1, 'does not hold', 5]);
+    assert.deepEqual([claims.get('full>no_ntp')!.wins, claims.get('full>no_ntp')!.verdict, claims.get('full>no_ntp')!.paperWins], [4, 'mixed', 6]);
+  });
+});
