@@ -33,7 +33,8 @@ one t-SNE figure, and writes the results as markdown and JSON. Progress goes to 
   --seed S          seed of data, weights and draws (default ${d.seed})
   --shots K         tuning shots per class (default ${d.shots})
   --tune-steps N    instruction-tuning steps (default ${d.tuneSteps})
-  --quick           tiny sizes for a smoke test (seconds; numbers meaningless)
+  --quick           tiny sizes for a smoke test (seconds; numbers meaningless; --out
+                    defaults to runs/report-quick/results.md)
   --work DIR        scratch folder for data and runs (default runs/report; replaced)
   --backend NAME    wasm | cpu | auto | tensorflow (default wasm, the backend the committed
                     numbers come from)
@@ -76,7 +77,8 @@ const command: Command = {
     }, usage);
     const checked = values.check ? readChecked(values.check) : null;
     const params = paramsOf(values, checked);
-    const out = values.out ?? 'docs/results.md';
+    // Quick numbers are meaningless: they never overwrite the committed results by default.
+    const out = values.out ?? (values.quick ? 'runs/report-quick/results.md' : 'docs/results.md');
     const work = values.work ?? 'runs/report';
     const figureLink = `figures/tsne-${params.figureScenario}.svg`;
     const figurePath = checked ? join(work, figureLink) : join(dirname(out), figureLink);

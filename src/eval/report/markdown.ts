@@ -54,7 +54,7 @@ function evalHalfLine(r: ReportResult): string {
     return aucStandardError(universal.scores[s]!.auc, h.positives, h.users - h.positives);
   });
   const halves = SCENARIO_NAMES.map((s) => `${s} ${r.evalHalf[s]!.positives}/${r.evalHalf[s]!.users}`).join(', ');
-  return `Evaluation half (positives/users): ${halves}. At these sizes one AUC has a standard error of ${pct(Math.min(...ses))}–${pct(Math.max(...ses))} points (Hanley–McNeil, at the universal row's AUCs), so single-scenario differences below about 2–3 points are within noise; the counts over six scenarios and the means are steadier.`;
+  return `Evaluation half (positives/users): ${halves}. At these sizes one AUC has a standard error of ${pct(Math.min(...ses))}–${pct(Math.max(...ses))} points (Hanley–McNeil, at the universal row's AUCs), so single-scenario differences of a few points are within noise; the win counts over six scenarios and the means are steadier.`;
 }
 
 function tuningTable(r: ReportResult): string {
@@ -63,9 +63,9 @@ function tuningTable(r: ReportResult): string {
 }
 
 function runsTable(r: ReportResult): string {
-  const f = (x: number | null) => (x === null ? '–' : x.toFixed(4));
+  const f = (x: [number, number] | null) => (x === null ? '–' : `${x[0].toFixed(3)} → ${x[1].toFixed(3)}`);
   const lines = r.runs.map((run) => `| ${run.key} | ${Object.keys(run.overrides).length ? `\`${JSON.stringify(run.overrides)}\`` : '(tiny preset)'} | ${run.steps} | ${f(run.lossLm)} | ${f(run.lossCl)} |`);
-  return ['| run | overrides | steps | last L_lm | last L_cl |', '|---|---|---:|---:|---:|', ...lines].join('\n');
+  return ['| run | overrides | steps | L_lm: first 10 → last 10 steps (mean) | L_cl: first 10 → last 10 steps (mean) |', '|---|---|---:|---:|---:|', ...lines].join('\n');
 }
 
 function verdictSummary(claims: ClaimResult[]): string {
@@ -74,6 +74,11 @@ function verdictSummary(claims: ClaimResult[]): string {
     return `- **${heading} (${list.length} of ${claims.length})**${list.length ? `: ${list.join('; ')}` : ''}.`;
   };
   return [part('holds', 'Hold on our data'), part('mixed', 'Mixed'), part('does not hold', 'Do not hold')].join('\n');
+}
+
+/** The text-only run's prompt token budget (its data.max_text_tokens override). */
+function textBudget(r: ReportResult): unknown {
+  return r.runs.find((run) => run.key === 'text_only')?.overrides['data.max_text_tokens'] ?? 'data.max_text_tokens';
 }
 
 /** The whole results.md. */
@@ -116,6 +121,7 @@ export function reportMarkdown(r: ReportResult): string {
     '## How far to trust this',
     '',
     '- The model is the tiny preset with a **random-init, frozen** decoder and encoder: only LoRA, the adapters and the special-token rows learn, for a few hundred steps. The paper fine-tunes a pretrained Qwen2.5-0.5B with a pretrained gte-base encoder on 200 million samples. The magnitudes here are not comparable with the paper\'s, and claims that rest on pretrained language understanding (a written instruction carrying meaning) cannot be expected to hold.',
+    `- The text-only ablation keeps at most ${textBudget(r)} tokens of rendered history and tabular text: the tiny decoder has 256 positions, so the text is cut to that budget (the oldest events go first), while the soft-token runs pass every kept record as one position. Its row may see less of a user than the others.`,
     '- The data are synthetic users from `instructue synth`; labels come from latent traits and an unseen future window (docs/data-format.md), so no score can approach 100 %.',
     '- The bag-of-events baseline sees the raw counts with a one-hot tabular encoding and no capacity limit beyond L2; on synthetic data built from such counts it is a strong reference, as the paper\'s classic baselines are on theirs.',
     '',

@@ -22,13 +22,13 @@ export interface TableRow {
   mean: Score;
 }
 
-/** What one training run ended with (from its last metrics line). */
+/** How one training run's losses moved: means of its first and last metrics lines (null = loss off). */
 export interface RunSummary {
   key: string;
   overrides: Record<string, unknown>;
   steps: number;
-  lossLm: number | null;
-  lossCl: number | null;
+  lossLm: [number, number] | null;
+  lossCl: [number, number] | null;
 }
 
 /** Instruction tuning of one scenario. */

@@ -11,6 +11,7 @@ import { loadConfig } from '../../config/load.js';
 import type { BackendName } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import { trainLocal } from '../../train/local-trainer.js';
+import { readJsonLines, runPaths } from '../../train/run-dir.js';
 import type { ReportData } from './data.js';
 import type { ReportParams, RunPlan } from './plan.js';
 import type { RunSummary } from './result.js';
@@ -42,13 +43,25 @@ export function runConfig(plan: RunPlan, opts: TrainRunOptions) {
   });
 }
 
-/** Trains one run into RUNS_DIR/<key>; returns where it is and how it ended. */
+/** Steps averaged at each end of the loss curve (single steps are noisy: every batch differs). */
+const CURVE_WINDOW = 10;
+
+/** Mean of `key` over the first and the last CURVE_WINDOW metrics lines; null when the loss is off. */
+function curveEnds(lines: Array<Record<string, number | null>>, key: string): [number, number] | null {
+  const mean = (xs: typeof lines) => xs.reduce((a, l) => a + (l[key] ?? NaN), 0) / xs.length;
+  const ends: [number, number] = [mean(lines.slice(0, CURVE_WINDOW)), mean(lines.slice(-CURVE_WINDOW))];
+  return ends.every(Number.isFinite) ? ends : null;
+}
+
+/** Trains one run into RUNS_DIR/<key>; returns where it is and how its losses moved. */
 export async function trainRun(plan: RunPlan, opts: TrainRunOptions): Promise<{ dir: string; summary: RunSummary }> {
   const dir = join(opts.runsDir, plan.key);
   rmSync(dir, { recursive: true, force: true });
-  const result = await trainLocal({ config: runConfig(plan, opts), out: dir, resume: false, allowConfigChange: false, log: opts.log, progress: opts.progress });
+  const config = runConfig(plan, opts);
+  const result = await trainLocal({ config, out: dir, resume: false, allowConfigChange: false, log: opts.log, progress: opts.progress });
+  const lines = readJsonLines<Record<string, number | null>>(runPaths(dir).metrics);
   return {
     dir,
-    summary: { key: plan.key, overrides: plan.overrides, steps: result.step, lossLm: result.last?.lossLm ?? null, lossCl: result.last?.lossCl ?? null },
+    summary: { key: plan.key, overrides: plan.overrides, steps: result.step, lossLm: curveEnds(lines, 'loss_lm'), lossCl: curveEnds(lines, 'loss_cl') },
   };
 }
