@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { parseFlags, required } from '../src/cli/command.js';
 import { connectNats } from '../src/cluster/connect.js';
+import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/log.js';
 import { WorkerAgent } from '../src/worker/worker-agent.js';
 
@@ -22,7 +23,8 @@ export async function main(argv: string[]): Promise<number> {
   const job = required(values.job ?? process.env.INSTRUCTUE_JOB, 'job', usage);
   const workerId = values.id ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const log = createLogger({ job, role: 'worker', worker: workerId });
-  const transport = await connectNats(natsUrl, `worker-${workerId}`, log);
+  // No config file: credentials and TLS files come from the environment (INSTRUCTUE_NATS_*).
+  const transport = await connectNats(natsUrl, `worker-${workerId}`, loadConfig(), log);
   const agent = new WorkerAgent(transport, { job, workerId, backend: values.backend, log });
   const leave = () => agent.leave();
   process.on('SIGTERM', leave);

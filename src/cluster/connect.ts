@@ -1,24 +1,29 @@
 /**
  * @module cluster/connect
- * Connecting an instructue process to NATS, with credentials from the environment
- * (INSTRUCTUE_NATS_USER / INSTRUCTUE_NATS_PASS or INSTRUCTUE_NATS_TOKEN — on Kubernetes from a
- * Secret), and opening the job's key-value bucket (JetStream; an in-memory stand-in with a
- * warning when the server has no JetStream, which loses coordinator-restart recovery).
+ * Connecting an instructue process to NATS (credentials and TLS from the config, which takes
+ * them from INSTRUCTUE_NATS_* — on Kubernetes from Secrets), and opening the job's key-value
+ * bucket (JetStream; an in-memory stand-in with a warning when the server has no JetStream,
+ * which loses coordinator-restart recovery).
  */
 import type { KeyValueStore } from '../dist/key-value.js';
 import { MemoryKeyValue } from '../dist/memory-key-value.js';
 import { NatsKeyValue } from '../dist/nats-key-value.js';
 import { NatsTransport } from '../dist/nats-transport.js';
+import type { Frozen } from '../config/load.js';
+import type { InstructueConfig } from '../config/schema.js';
+import { checkNatsCredentials, natsTlsFiles } from '../control/nats-auth.js';
+import { natsTransportOptions } from '../dist/from-config.js';
 import type { Logger } from '../log.js';
 
-export async function connectNats(url: string, name: string, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<NatsTransport> {
-  const user = env.INSTRUCTUE_NATS_USER;
-  const token = env.INSTRUCTUE_NATS_TOKEN;
-  return NatsTransport.connect(url, {
-    name, log, waitOnFirstConnect: true,
-    ...(user ? { user, pass: env.INSTRUCTUE_NATS_PASS ?? '' } : {}),
-    ...(token ? { token } : {}),
-  });
+/**
+ * Connects with the credentials of `dist.nats_*` and the TLS files of `control.nats_tls_*`
+ * (both usually from the environment; a worker, which has no config file, passes the config
+ * of defaults + environment).
+ */
+export async function connectNats(url: string, name: string, config: Frozen<InstructueConfig>, log: Logger): Promise<NatsTransport> {
+  checkNatsCredentials(config.dist);
+  const tls = natsTlsFiles(config.control);
+  return NatsTransport.connect(url, { ...natsTransportOptions(config.dist, name, log), ...(tls ? { tls } : {}), waitOnFirstConnect: true });
 }
 
 export async function openJobStore(transport: NatsTransport, job: string, log: Logger): Promise<KeyValueStore> {

@@ -24,13 +24,12 @@ export interface RunCoordinatorOptions {
 }
 
 export async function runCoordinator(opts: RunCoordinatorOptions): Promise<JobOutcome> {
-  const transport = await connectNats(opts.natsUrl, `coordinator-${opts.config.dist.job}`, opts.log);
+  const transport = await connectNats(opts.natsUrl, `coordinator-${opts.config.dist.job}`, opts.config, opts.log);
   try {
     const kv = await openJobStore(transport, opts.config.dist.job, opts.log);
     const coordinator = new Coordinator({ transport, kv, config: opts.config, out: opts.out, resume: opts.resume, allowConfigChange: opts.allowConfigChange, log: opts.log, scaleWorkers: opts.scaleWorkers });
     await coordinator.start();
     const server = await serveJob(coordinator, opts.config.control, opts.log);
-    opts.log.info('control server listening', { url: server.url, dashboard: `${server.url}/`, token: opts.config.control.token ? 'required' : 'none (loopback only)' });
     try {
       await opts.onReady?.(coordinator, server.url);
       const outcome = await coordinator.outcome;

@@ -30,6 +30,8 @@ export interface NatsTransportOptions {
   user?: string;
   pass?: string;
   token?: string;
+  /** TLS (PEM files): the CA to trust, and a client certificate + key for mutual TLS. */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
   /** Deliver this client's own publishes to its own subscriptions (default true, like NATS). */
   echo?: boolean;
   /** Keep retrying when the server is not up yet instead of failing (default false). */
@@ -66,6 +68,7 @@ export class NatsTransport implements Transport {
         name: options.name,
         ...(options.user !== undefined ? { user: options.user, pass: options.pass ?? '' } : {}),
         ...(options.token !== undefined ? { token: options.token } : {}),
+        ...(options.tls ? { tls: options.tls } : {}),
         noEcho: options.echo === false,
         maxReconnectAttempts: -1,
         waitOnFirstConnect: options.waitOnFirstConnect ?? false,

@@ -10,6 +10,7 @@ import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import type { Coordinator, JobOutcome } from '../coordinator/coordinator.js';
 import { runCoordinator } from '../coordinator/run.js';
+import { natsAuth } from '../dist/from-config.js';
 import { startNatsServer } from '../dist/nats-server.js';
 import type { Logger } from '../log.js';
 import { WorkerPool } from './worker-pool.js';
@@ -30,7 +31,8 @@ export interface LocalClusterOptions {
 
 export async function trainCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
   const { config, log } = opts;
-  const nats = opts.natsUrl ? null : await startNatsServer({ jetstream: true, log });
+  // With credentials configured (dist.nats_*), the server requires them too.
+  const nats = opts.natsUrl ? null : await startNatsServer({ jetstream: true, auth: natsAuth(config.dist), log });
   const natsUrl = opts.natsUrl || nats!.url;
   const pool = new WorkerPool({ natsUrl, job: config.dist.job, logDir: join(opts.out, 'logs'), log });
   let stopSignals: (() => void) | null = null;

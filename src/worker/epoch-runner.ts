@@ -22,6 +22,7 @@ import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import { VirtualShards } from '../data/shards.js';
 import { Collectives, CollectiveTimeoutError } from '../dist/collectives.js';
+import { collectivesOptions } from '../dist/from-config.js';
 import type { AssignMessage, TrainCursor, WorkerEvent } from '../dist/messages.js';
 import type { Transport } from '../dist/transport.js';
 import { CollectiveError } from '../errors.js';
@@ -72,10 +73,7 @@ export class EpochRunner {
     const { assign, config, transport, log } = ctx;
     this.rank = assign.rank;
     this.world = assign.members.length;
-    this.collectives = new Collectives(transport, {
-      job: config.dist.job, epoch: assign.epoch, rank: this.rank, worldSize: this.world,
-      chunkBytes: config.dist.chunk_bytes, wireDtype: config.dist.wire_dtype, timeoutMs: config.dist.collective_timeout_ms, log,
-    });
+    this.collectives = new Collectives(transport, collectivesOptions(config.dist, { epoch: assign.epoch, rank: this.rank, worldSize: this.world }, log));
     this.comm = new CollectivesComm(this.collectives, this.rank, this.world);
   }
 
