@@ -165,6 +165,14 @@ export class Coordinator {
     const { member, replaced } = this.members.join(m.workerId, m.host, m.pid, m.backend, Date.now());
     answer(transport, raw, { type: 'join.ok', incarnation: this.incarnation, heartbeatMs: config.dist.heartbeat_ms });
     this.log.info('worker joined', { worker: member.id, host: m.host, pid: m.pid, replaced });
+    // A worker joining a running job beyond the target raises it: on Kubernetes `kubectl scale`
+    // alone grows the job. (A leaver does not lower it, so a replacement pod is taken back in;
+    // `instructue scale` lowers it.)
+    const available = this.members.available().length;
+    if (this.current && available > this.targetWorkers && available <= config.data.virtual_shards) {
+      this.log.info('a joining worker raises the target', { from: this.targetWorkers, to: available });
+      this.targetWorkers = available;
+    }
     if (replaced && this.current?.order.includes(member.id)) this.onLost([member.id], 'a worker restarted');
     else this.considerMembership();
     this.emitStatus();
@@ -174,7 +182,10 @@ export class Coordinator {
     const now = Date.now();
     this.members.seen(e.workerId, now);
     const member = this.members.get(e.workerId);
-    if (e.type === 'heartbeat') return;
+    if (e.type === 'heartbeat') {
+      if (member && e.backend) member.backend = e.backend;
+      return;
+    }
     if (!this.current || e.epoch !== this.current.epoch) return; // a previous epoch's straggler
     switch (e.type) {
       case 'step.done':

@@ -143,7 +143,7 @@ export type CoordinatorBroadcast =
 
 /** Worker → coordinator events. */
 export type WorkerEvent =
-  | { type: 'heartbeat'; workerId: string; epoch: number; step: number }
+  | { type: 'heartbeat'; workerId: string; epoch: number; step: number; backend: string }
   | {
       type: 'step.done'; workerId: string; epoch: number; rank: number; step: number;
       /** Data epoch of the batch and the sample ids this rank used. */

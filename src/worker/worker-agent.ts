@@ -113,7 +113,7 @@ export class WorkerAgent {
         this.incarnation = reply.incarnation;
         if (this.heartbeat) clearInterval(this.heartbeat);
         this.heartbeat = setInterval(() => {
-          const beat = { type: 'heartbeat' as const, workerId, epoch: this.epoch, step: this.session?.stepper.step ?? 0 };
+          const beat = { type: 'heartbeat' as const, workerId, epoch: this.epoch, step: this.session?.stepper.step ?? 0, backend: this.session?.backend ?? '' };
           ask<EventAck>(this.transport, this.subjects.events, beat, reply.heartbeatMs).then((ack) => this.onAck(ack), () => {});
         }, reply.heartbeatMs);
         this.heartbeat.unref();

@@ -114,6 +114,21 @@ describe('distributed training over NATS', () => {
     assert.equal(sizes[sizes.length - 1], 3);
   });
 
+  it('scaling 3 → 2 workers mid-run: one worker is released, exactly-once holds', async () => {
+    const config = clusterConfig(small.train, { 'train.steps': 12 });
+    const out = join(root, 'scale-down');
+    const outcome = await runCluster(config, out, 3, {
+      during: ({ coordinator }) => {
+        void atStep(coordinator, 4).then(() => coordinator.control({ type: 'scale', workers: 2 }));
+      },
+    });
+    assert.equal(outcome.state, 'done');
+    assertExactlyOnce(out, 60);
+    const sizes = readJsonLines<{ world_size: number }>(join(out, 'metrics.jsonl')).map((l) => l.world_size);
+    assert.equal(sizes[0], 3);
+    assert.equal(sizes[sizes.length - 1], 2);
+  });
+
   it('a restarted nats-server: the run reconnects and completes with the weights of an undisturbed run', async () => {
     const config = clusterConfig(small.train, { 'train.steps': 12 });
     const undisturbed = join(root, 'nats-reference');
