@@ -16,9 +16,7 @@
  *   checkpoint (logs cut back to it), with a newer epoch so old traffic is dropped.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
-import { FsCheckpointStore } from '../checkpoint/fs-store.js';
-import { STATE_FILE, type TrainingState } from '../checkpoint/training-checkpoint.js';
+import { writeFileSync } from 'node:fs';
 import { answer, listen, send } from '../cluster/channel.js';
 import { jobSubjects } from '../cluster/subjects.js';
 import type { Frozen } from '../config/load.js';
@@ -27,13 +25,12 @@ import type { CheckpointInfo, ControlReply, ControlRequest, JobState, JobStatus,
 import type { KeyValueStore } from '../dist/key-value.js';
 import type { EpochStart, JoinRequest, TrainCursor, WorkerEvent } from '../dist/messages.js';
 import type { Transport, TransportMessage } from '../dist/transport.js';
-import { CheckpointError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { ensureRunDir, readJsonLines, runPaths, truncateAfterStep, type RunPaths } from '../train/run-dir.js';
-import { runIdentityHash } from '../train/session.js';
+import { ensureRunDir, runPaths, truncateAfterStep, type RunPaths } from '../train/run-dir.js';
 import { CommitLog, type StepDone } from './commit-log.js';
 import { JobRecordStore, type JobRecord } from './job-record.js';
 import { MemberTable, type Member } from './members.js';
+import { findResumePoint } from './resume-point.js';
 import { workerAssignment } from './worker-config.js';
 
 export interface CoordinatorOptions {
@@ -130,31 +127,13 @@ export class Coordinator {
   }
 
   private async resumeFromCheckpoint(why: string): Promise<void> {
-    const store = new FsCheckpointStore(this.paths.checkpoints, this.opts.config.train.keep_last);
-    // Only a checkpoint whose steps were all committed (logged) may be resumed: rank 0 can have
-    // saved a later one that a crashed coordinator never committed, and resuming from it would
-    // leave those steps' samples out of consumed.jsonl.
-    const logged = existsSync(this.paths.consumed) ? readJsonLines<{ step: number }>(this.paths.consumed).reduce((m, l) => Math.max(m, l.step), 0) : Infinity;
-    const loaded = await store.latestValid((step, reason) => this.log.warn('checkpoint is corrupt, trying the previous one', { step, reason }), logged);
-    if (!loaded) {
-      this.log.info('no valid checkpoint; starting from step 0', { why });
-      truncateAfterStep(this.paths.consumed, 0);
-      truncateAfterStep(this.paths.metrics, 0);
-      return;
-    }
-    const state = JSON.parse(new TextDecoder().decode(loaded.files.get(STATE_FILE))) as TrainingState;
-    if (state.configHash !== runIdentityHash(this.opts.config) && !this.opts.allowConfigChange) {
-      throw new CheckpointError('CHECKPOINT_MISMATCH', `${loaded.location} was written with a different configuration. Resume with the original config, or pass --allow-config-change.`);
-    }
-    const cursor: TrainCursor = { step: state.step, optimizerStep: state.step, shards: state.shards };
-    this.initialStart = { kind: 'checkpoint', path: loaded.location, cursor };
-    this.committed = { step: state.step, cursor };
-    truncateAfterStep(this.paths.consumed, state.step);
-    truncateAfterStep(this.paths.metrics, state.step);
-    this.history = readJsonLines<MetricsLine>(this.paths.metrics);
+    const point = await findResumePoint(this.paths, this.opts.config, this.opts.allowConfigChange, this.log);
+    this.initialStart = point.start;
+    this.committed = point.committed;
+    this.history = point.history;
     this.last = this.history[this.history.length - 1] ?? null;
-    this.checkpoints.push({ step: state.step, path: loaded.location, savedAt: state.savedAt });
-    this.log.info('resuming from checkpoint', { why, step: state.step, dir: loaded.location });
+    if (point.checkpoint) this.checkpoints.push(point.checkpoint);
+    this.log.info(point.checkpoint ? 'resuming from checkpoint' : 'no valid checkpoint; starting from step 0', { why, step: point.committed.step, dir: point.checkpoint?.path });
   }
 
   // ---------------------------------------------------------------- events
