@@ -42,6 +42,7 @@ one t-SNE figure, and writes the results as markdown and JSON. Progress goes to 
                     exit 0 when every number matches within --tolerance, else 1; writes nothing
                     outside --work
   --tolerance X     for --check (default 1e-3)
+  --render FILE     only rewrite the markdown (--out) from a results .json, without rerunning
   --json            print the result JSON on stdout`;
 
 /** Parameters: --check's file, else --quick or the defaults, then the size flags. */
@@ -56,11 +57,11 @@ function paramsOf(values: Record<string, string | boolean | undefined>, checked:
   };
 }
 
-function readChecked(path: string): ReportResult {
+function readResult(path: string, flag: string): ReportResult {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as ReportResult;
   } catch (err) {
-    throw new ConfigError(`--check ${path}: cannot read a report JSON (${(err as Error).message}); pass the docs/results.json written by instructue report`, { cause: err });
+    throw new ConfigError(`${flag} ${path}: cannot read a report JSON (${(err as Error).message}); pass the docs/results.json written by instructue report`, { cause: err });
   }
 }
 
@@ -73,9 +74,15 @@ const command: Command = {
       out: { type: 'string' }, users: { type: 'string' }, 'eval-users': { type: 'string' }, 'tune-users': { type: 'string' },
       steps: { type: 'string' }, seed: { type: 'string' }, shots: { type: 'string' }, 'tune-steps': { type: 'string' },
       quick: { type: 'boolean' }, work: { type: 'string' }, backend: { type: 'string' }, check: { type: 'string' },
-      tolerance: { type: 'string' }, json: { type: 'boolean' },
+      tolerance: { type: 'string' }, render: { type: 'string' }, json: { type: 'boolean' },
     }, usage);
-    const checked = values.check ? readChecked(values.check) : null;
+    if (values.render) {
+      const out = values.out ?? 'docs/results.md';
+      writeFileSync(out, reportMarkdown(readResult(values.render, '--render')));
+      process.stderr.write(`report: wrote ${out} from ${values.render}\n`);
+      return 0;
+    }
+    const checked = values.check ? readResult(values.check, '--check') : null;
     const params = paramsOf(values, checked);
     // Quick numbers are meaningless: they never overwrite the committed results by default.
     const out = values.out ?? (values.quick ? 'runs/report-quick/results.md' : 'docs/results.md');

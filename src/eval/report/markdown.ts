@@ -62,6 +62,13 @@ function tuningTable(r: ReportResult): string {
   return ['| scenario | k | Eq. 6 on the shots: before → after | held-out users | Eq. 6 held out: written | Eq. 6 held out: tuned |', '|---|---:|---:|---:|---:|---:|', ...lines].join('\n');
 }
 
+/** Eq. 6 on held-out users against the probe: does a better prototype fit give a better linear probe? */
+function tuningSummary(r: ReportResult): string {
+  const lower = r.tuning.filter((t) => t.heldOut.tuned < t.heldOut.manual).length;
+  const claim = r.claims.find((c) => c.id === 'tuned>manual')!;
+  return `The tuned vectors lower Eq. 6 on held-out users in ${lower} of ${r.tuning.length} scenarios; the linear probe on the evaluation users prefers them to the written instruction in ${claim.wins} of 6 (mean ΔAUC ${claim.meanDelta >= 0 ? '+' : ''}${pct(claim.meanDelta)} points). Eq. 6 rewards embeddings that sit near their class mean by cosine; the probe fits a full linear boundary, so the two can disagree.`;
+}
+
 function runsTable(r: ReportResult): string {
   const f = (x: [number, number] | null) => (x === null ? '–' : `${x[0].toFixed(3)} → ${x[1].toFixed(3)}`);
   const lines = r.runs.map((run) => `| ${run.key} | ${Object.keys(run.overrides).length ? `\`${JSON.stringify(run.overrides)}\`` : '(tiny preset)'} | ${run.steps} | ${f(run.lossLm)} | ${f(run.lossCl)} |`);
@@ -109,6 +116,8 @@ export function reportMarkdown(r: ReportResult): string {
     tuningTable(r),
     '',
     'Held-out users are tuning-pool users that were not shots (a hash-chosen subset); "written" embeds them with the written instruction as text, "tuned" with the tuned vectors in its place. Lower is better.',
+    '',
+    tuningSummary(r),
     '',
     '## The paper\'s claims on our data',
     '',
