@@ -19,7 +19,7 @@ import { tf } from '../../backend/tf.js';
 import type { BackendName } from '../../config/schema.js';
 import { readSamples } from '../../data/reader.js';
 import { SCENARIO_INSTRUCTIONS, SCENARIO_NAMES, type ScenarioName } from '../../data/synth/scenarios.js';
-import { readTabularSchema } from '../../data/tabular-file.js';
+import { readTabularSchema, TABULAR_SCHEMA_FILE } from '../../data/tabular-file.js';
 import type { Sample } from '../../data/types.js';
 import type { Logger } from '../../log.js';
 import { buildModel } from '../../model/build.js';
@@ -71,7 +71,7 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
   const evalSamples: Sample[] = [];
   for await (const s of readSamples(data.eval, { onInvalid: 'fail' })) evalSamples.push(s);
   const labels = Object.fromEntries(scenarios.map((s) => [s, Float64Array.from(evalSamples, (x) => x.record.labels?.[s] ?? NaN)]));
-  const schema = readTabularSchema(join(data.root, 'tabular-schema.json'));
+  const schema = readTabularSchema(join(data.root, TABULAR_SCHEMA_FILE));
 
   // 2. training
   const trainOpts = { data, params: p, runsDir: join(opts.workDir, 'runs'), backend: opts.backend, log: opts.log, progress: opts.trainProgress };
