@@ -9,6 +9,7 @@ import { configHash } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import { selectBackend, type ActiveBackend } from '../backend/select.js';
 import { encodeSample, type EncodeContext } from '../data/collate.js';
+import { encodeContextOf } from '../data/encode-context.js';
 import { Dataset } from '../data/dataset.js';
 import { VirtualShards } from '../data/shards.js';
 import { findTabularSchema, readTabularSchema } from '../data/tabular-file.js';
@@ -64,18 +65,7 @@ export class TrainingSession {
     const dataset = await Dataset.open(config.data.train, { onInvalid: config.data.on_invalid, log, cacheDir: config.data.cache_dir });
     const tabularSchema = readTabularSchema(findTabularSchema(config.data.train, config.data.tabular_schema));
     const built = await buildModel(config.model, { seed: config.seed, tabularSchema, log });
-    const encodeContext: EncodeContext = {
-      decoderTokenizer: built.decoderTokenizer,
-      encoderTokenizer: built.encoderTokenizer,
-      tabularSchema,
-      tabularDim: config.model.tabular_dim,
-      maxRecordsPerSource: config.data.max_records_per_source,
-      encoderMaxLen: config.model.encoder.max_len,
-      maxInstructionTokens: config.data.max_instruction_tokens,
-      maxAnswerTokens: config.data.max_answer_tokens,
-      textOnly: config.model.input_mode === 'text_only',
-      maxTextTokens: config.data.max_text_tokens,
-    };
+    const encodeContext = encodeContextOf(config, built, tabularSchema);
     const stepper = new Stepper(built.model, stepConfigOf(config), comm);
     const shards = new VirtualShards({ numSamples: dataset.size, virtualShards: config.data.virtual_shards, seed: config.seed });
     log.info('training session ready', { backend, samples: dataset.size, skipped: dataset.skipped, trainable: stepper.layout.total });

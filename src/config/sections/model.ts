@@ -44,7 +44,6 @@ export interface ModelConfig {
   encoder: EncoderConfig;
   lora: LoraConfig;
   tabular_dim: number;
-  instruction_tokens: number;
   pooling: 'user_token' | 'mean';
   input_mode: 'soft_tokens' | 'text_only';
   use_tabular: boolean;
@@ -84,7 +83,6 @@ export const modelSchema: convict.Schema<ModelConfig> = {
     use_rslora: { doc: 'Scale by alpha/sqrt(r) instead of alpha/r (PEFT use_rslora)', format: Boolean, default: false },
   },
   tabular_dim: { doc: 'D: width of each tabular feature embedding fed to the tabular adapter', format: 'nat', default: 16 },
-  instruction_tokens: { doc: 'k learnable instruction vectors (soft prompt) placed before <USER>; 0 = none', format: 'nat', default: 0 },
   pooling: { doc: 'user_token = hidden state at <USER> (paper); mean = masked mean over the prompt (ablation)', format: oneOf(['user_token', 'mean']), default: 'user_token' },
   input_mode: { doc: 'soft_tokens = encoders + adapters (paper); text_only = every source rendered as plain tokens (ablation)', format: oneOf(['soft_tokens', 'text_only']), default: 'soft_tokens' },
   use_tabular: { doc: 'Include the <tabular> block (ablation: false)', format: Boolean, default: true },

@@ -26,7 +26,7 @@ import { buildModel } from '../../model/build.js';
 import type { InstructUE } from '../../model/instructue.js';
 import { loadTrainedModel } from '../../train/load-trained.js';
 import { embedUsers, type EmbedOptions } from '../embed.js';
-import { encodeContextOf } from '../encode-context.js';
+import { encodeContextOf } from '../../data/encode-context.js';
 import { instructionFigure } from '../figure.js';
 import { compareOnUsers, tuneScenario } from '../instruction-tuning.js';
 import { readLabelled, sampleByUserHash } from '../labelled-samples.js';

@@ -1,16 +1,16 @@
 /**
- * @module eval/encode-context
- * The per-sample encoding settings of a trained (or freshly built) model, for the inference
- * commands (embed, tune-instruction, plot, report): the same caps and tokenizers the training
- * session used, so a user is encoded at inference exactly as in training.
+ * @module data/encode-context
+ * The per-sample encoding settings of a model: its tokenizers and the caps of the config. The
+ * training session and the inference commands (embed, tune-instruction, plot, report) build it
+ * here, so a user is encoded at inference exactly as in training.
  */
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
-import type { EncodeContext } from '../data/collate.js';
-import type { TabularSchema } from '../data/tabular.js';
+import type { EncodeContext } from './collate.js';
+import type { TabularSchema } from './tabular.js';
 import type { BuiltModel } from '../model/build.js';
 
-/** The EncodeContext of `config` with the tokenizers of `built` (mirrors TrainingSession.create). */
+/** The EncodeContext of `config` with the tokenizers of `built`. */
 export function encodeContextOf(config: Frozen<InstructueConfig>, built: BuiltModel, tabularSchema: TabularSchema): EncodeContext {
   return {
     decoderTokenizer: built.decoderTokenizer,
