@@ -10,7 +10,7 @@
  *
  * Legend: B shots, D decoder width, k instruction vectors.
  */
-import { tf, type Tensor } from '../backend/tf.js';
+import { tf } from '../backend/tf.js';
 import { encodeSample, type EncodeContext } from '../data/collate.js';
 import type { EncodedSample, Sample } from '../data/types.js';
 import { UsageError } from '../errors.js';

@@ -15,18 +15,10 @@ import type { Page } from 'playwright-core';
 import { readJsonLines } from '../../src/train/run-dir.js';
 import { synthData, type SynthData } from '../helpers/synth-data.js';
 import { launchChromium, type Browser } from './browser.js';
+import { controlUrl } from '../helpers/control-url.js';
 
 const TOKEN = 'real-run-token-8d1';
 
-/** The control address from the coordinator's "control server listening" log line. */
-function controlUrl(log: string): string | undefined {
-  for (const line of readFileSync(log, 'utf8').split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const entry = JSON.parse(line) as { msg?: string; url?: string };
-    if (entry.msg === 'control server listening' && entry.url) return entry.url;
-  }
-  return undefined;
-}
 
 async function poll<T>(what: string, read: () => T | undefined | Promise<T | undefined>, ms: number): Promise<T> {
   const deadline = Date.now() + ms;

@@ -16,6 +16,7 @@ import { readJsonLines } from '../../src/train/run-dir.js';
 import { entrypoint, parseDockerfile } from './dockerfile.js';
 import { startLocalPod, type LocalPod, type RunSpec } from './local-pods.js';
 import { container, find, podTemplate, renderOverlay, type K8sObject } from './render.js';
+import { controlUrl } from '../helpers/control-url.js';
 
 const SECRETS = { INSTRUCTUE_TOKEN: 'rendered-run-token', INSTRUCTUE_NATS_USER: 'instructue', INSTRUCTUE_NATS_PASS: 'rendered-run-pass' };
 
@@ -39,15 +40,6 @@ async function waitFor<T>(what: string, read: () => T | undefined, ms = 20_000):
   }
 }
 
-/** The `url` of the coordinator's "control server listening" log line. */
-function controlUrl(log: string): string | undefined {
-  for (const line of readFileSync(log, 'utf8').split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const entry = JSON.parse(line) as { msg?: string; url?: string };
-    if (entry.msg === 'control server listening' && entry.url) return entry.url;
-  }
-  return undefined;
-}
 
 describe('k8s/overlays/cpu-small run locally', () => {
   let root: string;
