@@ -14,10 +14,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Collectives } from '../src/dist/collectives.js';
-import type { WireDtype } from '../src/dist/messages.js';
-import { startNatsServer } from '../src/dist/nats-server.js';
-import { NatsTransport } from '../src/dist/nats-transport.js';
+import { Collectives } from '../src/collectives/collectives.js';
+import type { WireDtype } from '../src/protocol/messages.js';
+import { startNatsServer } from '../src/transport/nats-server.js';
+import { NatsTransport } from '../src/transport/nats-transport.js';
 import { measureRawThroughput } from './nats-raw.js';
 
 const MiB = 1024 * 1024;

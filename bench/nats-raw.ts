@@ -9,7 +9,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { NatsTransport } from '../src/dist/nats-transport.js';
+import { NatsTransport } from '../src/transport/nats-transport.js';
 
 const SUBJECT = 'bench.raw';
 const FLUSH_EVERY = 8 * 1024 * 1024;

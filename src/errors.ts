@@ -17,7 +17,15 @@ export type ErrorCode =
   | 'COLLECTIVE_TIMEOUT'
   | 'MEMBERSHIP_CHANGED'
   | 'AUTH_REFUSED'
-  | 'USAGE';
+  | 'USAGE'
+  | TransportErrorCode
+  | KeyValueErrorCode;
+
+/** Message-bus failures (src/transport). */
+export type TransportErrorCode = 'MAX_PAYLOAD' | 'BAD_SUBJECT' | 'NO_RESPONDERS' | 'TIMEOUT' | 'CLOSED' | 'DISCONNECTED' | 'CONNECT_FAILED';
+
+/** Key-value store failures (src/transport: JetStream KV and its in-memory stand-in). */
+export type KeyValueErrorCode = 'EXISTS' | 'REVISION_MISMATCH' | 'INVALID_KEY' | 'UNAVAILABLE';
 
 /** Base class: every instructue error has a stable machine-readable `code`. */
 export class InstructueError extends Error {
@@ -77,6 +85,22 @@ export class CollectiveError extends InstructueError {
   }
 }
 
+/** A transport operation failed (NATS or the in-memory bus); the message says what to do. */
+export class TransportError extends InstructueError {
+  declare readonly code: TransportErrorCode;
+  constructor(code: TransportErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** A key-value operation failed (a compare-and-set lost, a bad key, no JetStream). */
+export class KeyValueError extends InstructueError {
+  declare readonly code: KeyValueErrorCode;
+  constructor(code: KeyValueErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
 /** Wrong command-line usage; the message shows the right form. */
 export class UsageError extends InstructueError {
   constructor(message: string) {
@@ -95,6 +119,15 @@ export function toWire(err: unknown): WireError {
   if (err instanceof InstructueError) return { name: err.name, code: err.code, message: err.message };
   if (err instanceof Error) return { name: err.name, code: 'INTERNAL', message: err.message };
   return { name: 'Error', code: 'INTERNAL', message: String(err) };
+}
+
+/**
+ * The exit code of a command that failed with `err`: 2 for problems the user fixes (usage,
+ * config, data, weights, checkpoints), 1 for failures of the environment (NATS, a peer) and
+ * for bugs.
+ */
+export function exitCodeOf(err: unknown): 1 | 2 {
+  return err instanceof InstructueError && !(err instanceof TransportError) && !(err instanceof KeyValueError) && !(err instanceof CollectiveError) ? 2 : 1;
 }
 
 export function describeError(err: unknown): string {

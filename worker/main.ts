@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { parseFlags, required } from '../src/cli/command.js';
-import { connectNats } from '../src/cluster/connect.js';
+import { connectNats } from '../src/transport/connect.js';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/log.js';
 import { WorkerAgent } from '../src/worker/worker-agent.js';

@@ -2,9 +2,9 @@
  * @module cli/main
  * `instructue <command> [flags]`: dispatches to one module per command (loaded lazily so a
  * command's dependencies load only when it runs). Typed errors print their message and exit 2
- * (usage/config/data) or 1 (anything else).
+ * (usage, config, data, weights, checkpoints) or 1 (NATS, peers, anything else).
  */
-import { InstructueError } from '../errors.js';
+import { exitCodeOf, InstructueError } from '../errors.js';
 import type { Command } from './command.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -56,7 +56,7 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof InstructueError) {
       console.error(`instructue: ${err.message}`);
-      process.exitCode = 2;
+      process.exitCode = exitCodeOf(err);
     } else {
       console.error(err);
       process.exitCode = 1;

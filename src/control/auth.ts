@@ -6,6 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { PLACEHOLDER_PREFIX } from '../config/secrets.js';
 import { ConfigError } from '../errors.js';
 
 /** What a refused client is told: the three ways to present the token. */
@@ -43,9 +44,6 @@ export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
   return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }
-
-/** Values in k8s/base/secrets.env begin with this: a deployment that still has them is not secret. */
-export const PLACEHOLDER_PREFIX = 'CHANGE_ME';
 
 /**
  * Refuses a server without a token on a host other machines can reach, and a token that is

@@ -17,14 +17,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { answer, listen, send } from '../cluster/channel.js';
-import { jobSubjects } from '../cluster/subjects.js';
+import { answer, listen, send } from '../protocol/channel.js';
+import { jobSubjects } from '../protocol/job-subjects.js';
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import type { CheckpointInfo, ControlReply, ControlRequest, JobState, JobStatus, MetricsLine, StatusEvent } from '../control/status.js';
-import type { KeyValueStore } from '../dist/key-value.js';
-import type { EpochStart, JoinRequest, TrainCursor, WorkerEvent } from '../dist/messages.js';
-import type { Transport, TransportMessage } from '../dist/transport.js';
+import type { KeyValueStore } from '../transport/key-value.js';
+import type { EpochStart, JoinRequest, TrainCursor, WorkerEvent } from '../protocol/messages.js';
+import type { Transport, TransportMessage } from '../transport/transport.js';
 import type { Logger } from '../log.js';
 import { ensureRunDir, runPaths, truncateAfterStep, type RunPaths } from '../train/run-dir.js';
 import { CommitLog, type StepDone } from './commit-log.js';

@@ -4,7 +4,7 @@
  * restarted coordinator to know that a job was running, its last epoch (new epochs must be
  * newer, so stale traffic is dropped) and its last checkpoint.
  */
-import type { KeyValueStore } from '../dist/key-value.js';
+import type { KeyValueStore } from '../transport/key-value.js';
 import type { JobState } from '../control/status.js';
 
 export interface JobRecord {

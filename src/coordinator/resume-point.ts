@@ -11,7 +11,7 @@ import { STATE_FILE, type TrainingState } from '../checkpoint/training-checkpoin
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import type { CheckpointInfo, MetricsLine } from '../control/status.js';
-import type { EpochStart, TrainCursor } from '../dist/messages.js';
+import type { EpochStart, TrainCursor } from '../protocol/messages.js';
 import { CheckpointError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readJsonLines, truncateAfterStep, type RunPaths } from '../train/run-dir.js';

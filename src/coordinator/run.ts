@@ -3,7 +3,7 @@
  * Runs a coordinator against a NATS server until its job ends: connect, open the job store,
  * start, serve the outward control API when a control server is given, wait, close.
  */
-import { connectNats, openJobStore } from '../cluster/connect.js';
+import { connectNats, openJobStore } from '../transport/connect.js';
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import type { ControlReply } from '../control/status.js';

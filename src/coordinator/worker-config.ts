@@ -5,7 +5,7 @@
  */
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
-import type { WorkerAssignment } from '../dist/messages.js';
+import type { WorkerAssignment } from '../protocol/messages.js';
 
 export function workerAssignment(config: Frozen<InstructueConfig>, runDir: string): WorkerAssignment {
   const { dist, ...rest } = JSON.parse(JSON.stringify(config)) as Record<string, unknown> & { dist: Record<string, unknown> };

@@ -10,8 +10,8 @@ import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import type { Coordinator, JobOutcome } from '../coordinator/coordinator.js';
 import { runCoordinator } from '../coordinator/run.js';
-import { natsAuth } from '../dist/from-config.js';
-import { startNatsServer } from '../dist/nats-server.js';
+import { natsAuth } from '../transport/nats-credentials.js';
+import { startNatsServer } from '../transport/nats-server.js';
 import type { Logger } from '../log.js';
 import { WorkerPool } from './worker-pool.js';
 

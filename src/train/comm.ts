@@ -1,7 +1,7 @@
 /**
  * @module train/comm
  * What the train step needs from the cluster: gathering per-rank arrays and summing arrays
- * across ranks, with results identical on every rank. `Collectives` (src/dist) implements it
+ * across ranks, with results identical on every rank. `Collectives` (src/collectives) implements it
  * over NATS; `LocalComm` is the world of one process.
  */
 

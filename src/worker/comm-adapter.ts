@@ -1,9 +1,9 @@
 /**
  * @module worker/comm-adapter
- * The train step's StepComm over one epoch's Collectives (src/dist), recording how long this
+ * The train step's StepComm over one epoch's Collectives (src/collectives), recording how long this
  * rank waited inside collectives (the "wait" of per-rank compute/wait times).
  */
-import type { Collectives } from '../dist/collectives.js';
+import type { Collectives } from '../collectives/collectives.js';
 import type { StepComm } from '../train/comm.js';
 
 export class CollectivesComm implements StepComm {

@@ -5,9 +5,9 @@
  * published while either side reconnects, and a lost `step.done` would leave a step forever
  * uncommitted. Events of an epoch that has been superseded are dropped instead of retried.
  */
-import { ask } from '../cluster/channel.js';
-import type { EventAck, WorkerEvent } from '../dist/messages.js';
-import type { Transport } from '../dist/transport.js';
+import { ask } from '../protocol/channel.js';
+import type { EventAck, WorkerEvent } from '../protocol/messages.js';
+import type { Transport } from '../transport/transport.js';
 import type { Logger } from '../log.js';
 
 export class EventSender {

@@ -5,7 +5,7 @@
  * that step's snapshot, and rank 0's copy is broadcast to the ranks of the new epoch. Steps
  * older than the last committed one are dropped (ranks are never more than a step apart).
  */
-import type { TrainCursor } from '../dist/messages.js';
+import type { TrainCursor } from '../protocol/messages.js';
 
 export interface Snapshot {
   cursor: TrainCursor;

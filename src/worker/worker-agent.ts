@@ -7,13 +7,13 @@
  * rank pauses at the same step, the coordinator re-forms the epoch without this worker).
  */
 import { hostname } from 'node:os';
-import { ask, listen } from '../cluster/channel.js';
-import { jobSubjects } from '../cluster/subjects.js';
+import { ask, listen } from '../protocol/channel.js';
+import { jobSubjects } from '../protocol/job-subjects.js';
 import { loadConfig, type Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
-import type { AssignMessage, CoordinatorBroadcast, EventAck, JoinReply, TrainCursor, WorkerDirect } from '../dist/messages.js';
-import type { Transport } from '../dist/transport.js';
-import { TransportError } from '../dist/transport.js';
+import type { AssignMessage, CoordinatorBroadcast, EventAck, JoinReply, TrainCursor, WorkerDirect } from '../protocol/messages.js';
+import type { Transport } from '../transport/transport.js';
+import { TransportError } from '../transport/transport.js';
 import { VirtualShards } from '../data/shards.js';
 import type { Logger } from '../log.js';
 import { LocalComm } from '../train/comm.js';

@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { startNatsServer, type NatsServerHandle, type StartNatsServerOptions } from '../../src/dist/nats-server.js';
-import { NatsTransport } from '../../src/dist/nats-transport.js';
+import { startNatsServer, type NatsServerHandle, type StartNatsServerOptions } from '../../src/transport/nats-server.js';
+import { NatsTransport } from '../../src/transport/nats-transport.js';
 
 export interface TestNats extends NatsServerHandle {
   /** The temp directory holding the JetStream store. */
