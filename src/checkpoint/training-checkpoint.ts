@@ -9,7 +9,7 @@
  */
 import { CheckpointError } from '../errors.js';
 import type { ShardState } from '../data/shards.js';
-import { parseSafetensors, serializeSafetensors, type HostTensor } from '../model/safetensors.js';
+import { parseSafetensors, serializeSafetensors, type HostTensor } from '../weights/safetensors.js';
 import type { AdamWState } from '../train/adamw.js';
 import type { FlatLayout } from '../train/flat.js';
 import type { ScheduleConfig } from '../train/schedule.js';

@@ -9,14 +9,15 @@ import { configHash } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import { selectBackend, type ActiveBackend } from '../backend/select.js';
 import { encodeSample, type EncodeContext } from '../data/collate.js';
-import { encodeContextOf } from '../data/encode-context.js';
+import { encodeContextOf } from '../model/encode-context.js';
 import { Dataset } from '../data/dataset.js';
 import { VirtualShards } from '../data/shards.js';
 import { findTabularSchema, readTabularSchema } from '../data/tabular-file.js';
 import type { EncodedSample } from '../data/types.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { buildModel, type BuiltModel } from '../model/build.js';
+import type { BuiltModel } from '../model/build.js';
+import { buildRunModel } from './run-model.js';
 import type { StepComm } from './comm.js';
 import { Stepper, type StepConfig } from './step.js';
 
@@ -64,7 +65,7 @@ export class TrainingSession {
     if (!config.data.train) throw new ConfigError('data.train is empty: point it at a UserQA folder (e.g. the train/ folder written by instructue synth)');
     const dataset = await Dataset.open(config.data.train, { onInvalid: config.data.on_invalid, log, cacheDir: config.data.cache_dir });
     const tabularSchema = readTabularSchema(findTabularSchema(config.data.train, config.data.tabular_schema));
-    const built = await buildModel(config.model, { seed: config.seed, tabularSchema, log });
+    const built = await buildRunModel(config, tabularSchema, log);
     const encodeContext = encodeContextOf(config, built, tabularSchema);
     const stepper = new Stepper(built.model, stepConfigOf(config), comm);
     const shards = new VirtualShards({ numSamples: dataset.size, virtualShards: config.data.virtual_shards, seed: config.seed });

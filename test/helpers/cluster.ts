@@ -14,7 +14,7 @@ import type { Coordinator, JobOutcome } from '../../src/coordinator/coordinator.
 import { trainCluster } from '../../src/launcher/local-cluster.js';
 import type { WorkerPool } from '../../src/launcher/worker-pool.js';
 import { silentLogger } from '../../src/log.js';
-import { parseSafetensors } from '../../src/model/safetensors.js';
+import { parseSafetensors } from '../../src/weights/safetensors.js';
 import { readJsonLines } from '../../src/train/run-dir.js';
 
 /** Collective deadline of the test runs (faults are detected within it). */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
-import { writeHfFolder, type BertConfig, type Qwen2Config } from '../../src/model/hf-folder.js';
+import { writeHfFolder, type BertConfig, type Qwen2Config } from '../../src/weights/hf-folder.js';
 import { SPECIAL_TOKENS } from '../../src/model/special-tokens.js';
 import { LocalComm } from '../../src/train/comm.js';
 import { TrainingSession } from '../../src/train/session.js';

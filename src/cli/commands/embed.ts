@@ -9,7 +9,7 @@ import { listDataFiles } from '../../data/files.js';
 import { isBlank, readLines } from '../../data/lines.js';
 import { embedUsers } from '../../eval/embed.js';
 import { writeEmbeddingsFile } from '../../eval/embeddings-file.js';
-import { encodeContextOf } from '../../data/encode-context.js';
+import { encodeContextOf } from '../../model/encode-context.js';
 import { readInstructionTokens } from '../../eval/instruction-tokens-file.js';
 import { createLogger } from '../../log.js';
 import { loadTrainedModel } from '../../train/load-trained.js';

@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SCENARIO_INSTRUCTIONS, type ScenarioName } from '../../data/synth/scenarios.js';
 import type { BackendName } from '../../config/schema.js';
-import { encodeContextOf } from '../../data/encode-context.js';
+import { encodeContextOf } from '../../model/encode-context.js';
 import { instructionFigure, MAX_FIGURE_USERS } from '../../eval/figure.js';
 import { readInstructionTokens } from '../../eval/instruction-tokens-file.js';
 import { readLabelled } from '../../eval/labelled-samples.js';

@@ -7,7 +7,7 @@
 import { SCENARIO_INSTRUCTIONS, type ScenarioName } from '../../data/synth/scenarios.js';
 import type { BackendName } from '../../config/schema.js';
 import { UsageError } from '../../errors.js';
-import { encodeContextOf } from '../../data/encode-context.js';
+import { encodeContextOf } from '../../model/encode-context.js';
 import { writeInstructionTokens, type InstructionTuningInfo } from '../../eval/instruction-tokens-file.js';
 import { compareOnUsers, TUNE_DEFAULTS, tuneScenario } from '../../eval/instruction-tuning.js';
 import { readLabelled, sampleByUserHash } from '../../eval/labelled-samples.js';

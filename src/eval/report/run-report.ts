@@ -22,11 +22,11 @@ import { SCENARIO_INSTRUCTIONS, SCENARIO_NAMES, type ScenarioName } from '../../
 import { readTabularSchema, TABULAR_SCHEMA_FILE } from '../../data/tabular-file.js';
 import type { Sample } from '../../data/types.js';
 import type { Logger } from '../../log.js';
-import { buildModel } from '../../model/build.js';
+import { buildRunModel } from '../../train/run-model.js';
 import type { InstructUE } from '../../model/instructue.js';
 import { loadTrainedModel } from '../../train/load-trained.js';
 import { embedUsers, type EmbedOptions } from '../embed.js';
-import { encodeContextOf } from '../../data/encode-context.js';
+import { encodeContextOf } from '../../model/encode-context.js';
 import { instructionFigure } from '../figure.js';
 import { compareOnUsers, tuneScenario } from '../instruction-tuning.js';
 import { readLabelled, sampleByUserHash } from '../labelled-samples.js';
@@ -90,7 +90,7 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
   await selectBackend(opts.backend, opts.log);
   say('report: baselines (untrained backbone, mean-pooled encoder, bag-of-events)');
   const baseConfig = runConfig(RUNS[0]!, trainOpts);
-  const untrained = await buildModel(baseConfig.model, { seed: baseConfig.seed, tabularSchema: schema, log: opts.log });
+  const untrained = await buildRunModel(baseConfig, schema, opts.log);
   try {
     const context = encodeContextOf(baseConfig, untrained, schema);
     row('untrained', [await probeModel(untrained.model, evalSamples, labels, scenarios, { context, batch: p.batch })]);
