@@ -6,7 +6,8 @@
  * appear in the logs — the exactly-once record of every sample.
  */
 import type { MetricsLine } from '../control/status.js';
-import type { TrainCursor, WorkerEvent } from '../protocol/messages.js';
+import type { WorkerEvent } from '../protocol/messages.js';
+import type { TrainCursor } from '../train/train-state.js';
 import { appendJsonLine, type RunPaths } from '../train/run-dir.js';
 
 export type StepDone = Extract<WorkerEvent, { type: 'step.done' }>;

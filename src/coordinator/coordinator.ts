@@ -21,17 +21,18 @@ import { answer, listen, send } from '../protocol/channel.js';
 import { jobSubjects } from '../protocol/job-subjects.js';
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
+import { workerConfigOf } from '../config/worker-config.js';
 import type { CheckpointInfo, ControlReply, ControlRequest, JobState, JobStatus, MetricsLine, StatusEvent } from '../control/status.js';
 import type { KeyValueStore } from '../transport/key-value.js';
-import type { EpochStart, JoinRequest, TrainCursor, WorkerEvent } from '../protocol/messages.js';
+import type { EpochStart, JoinRequest, WorkerEvent } from '../protocol/messages.js';
+import type { TrainCursor } from '../train/train-state.js';
 import type { Transport, TransportMessage } from '../transport/transport.js';
 import type { Logger } from '../log.js';
-import { ensureRunDir, runPaths, truncateAfterStep, type RunPaths } from '../train/run-dir.js';
+import { ensureRunDir, rewindRunLogs, runPaths, type RunPaths } from '../train/run-dir.js';
 import { CommitLog, type StepDone } from './commit-log.js';
 import { JobRecordStore, type JobRecord } from './job-record.js';
 import { MemberTable, type Member } from './members.js';
 import { findResumePoint } from './resume-point.js';
-import { workerAssignment } from './worker-config.js';
 
 export interface CoordinatorOptions {
   transport: Transport;
@@ -109,8 +110,7 @@ export class Coordinator {
     const crashed = previous !== null && ['running', 'reconfiguring', 'stopping', 'waiting'].includes(previous.state);
     if (this.opts.resume || crashed) await this.resumeFromCheckpoint(crashed ? 'a previous coordinator of this job did not finish' : '--resume');
     else {
-      truncateAfterStep(this.paths.consumed, 0);
-      truncateAfterStep(this.paths.metrics, 0);
+      rewindRunLogs(this.paths, 0);
     }
     this.stops.push(listen<JoinRequest>(transport, this.subjects.join, this.log, (m, raw) => this.onJoin(m, raw)));
     this.stops.push(listen<WorkerEvent>(transport, this.subjects.events, this.log, (m, raw) => {
@@ -301,8 +301,7 @@ export class Coordinator {
       // Nobody holds the committed state in memory: fall back to where this coordinator started.
       start = this.initialStart;
       const from = start.kind === 'checkpoint' ? start.cursor.step : 0;
-      truncateAfterStep(this.paths.consumed, from);
-      truncateAfterStep(this.paths.metrics, from);
+      rewindRunLogs(this.paths, from);
       this.committed = { step: from, cursor: start.kind === 'checkpoint' ? start.cursor : null };
     }
     for (const id of previous) {
@@ -327,7 +326,7 @@ export class Coordinator {
     this.epochNumber += 1;
     this.current = { epoch: this.epochNumber, order, paused: new Map(), finished: new Set(), faulted: false };
     this.state = 'running';
-    const assignment = workerAssignment(this.opts.config, this.opts.out);
+    const assignment = { config: workerConfigOf(this.opts.config), runDir: this.opts.out };
     order.forEach((id, rank) => {
       send(this.opts.transport, this.subjects.worker(id), { type: 'assign', incarnation: this.incarnation, epoch: this.epochNumber, rank, members: order, assignment, start });
     });

@@ -11,7 +11,7 @@ import type { TabularSchema } from '../data/tabular.js';
 import type { BuiltModel } from './build.js';
 
 /** The EncodeContext of `config` with the tokenizers of `built`. */
-export function encodeContextOf(config: Frozen<InstructueConfig>, built: BuiltModel, tabularSchema: TabularSchema): EncodeContext {
+export function encodeContextOf(config: Frozen<Pick<InstructueConfig, 'model' | 'data'>>, built: BuiltModel, tabularSchema: TabularSchema): EncodeContext {
   return {
     decoderTokenizer: built.decoderTokenizer,
     encoderTokenizer: built.encoderTokenizer,

@@ -7,9 +7,10 @@
  * incompatible change: a peer with another version is refused with `PROTOCOL_MISMATCH`.
  */
 
-import type { ShardState } from '../data/shards.js';
+import type { WorkerConfig } from '../config/worker-config.js';
+import type { TrainCursor } from '../train/train-state.js';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 // ---------------------------------------------------------------------------------------------
 // Collectives (src/collectives/collectives.ts)
@@ -88,17 +89,10 @@ export type CollectiveControl = RetransmitRequest | FlowCredit | CollectiveAbort
 
 /** What a worker is told to run: the config it needs (never the coordinator's whole config). */
 export interface WorkerAssignment {
-  /** JSON of the run config without control settings (ports, tokens) or the NATS URL. */
-  config: Record<string, unknown>;
+  /** The run config as a worker knows it: no control settings, no NATS address or credentials. */
+  config: WorkerConfig;
   /** The run folder on storage shared with the coordinator (rank 0 writes checkpoints there). */
   runDir: string;
-}
-
-/** Step, optimizer step and data position: the small part of the training state (JSON). */
-export interface TrainCursor {
-  step: number;
-  optimizerStep: number;
-  shards: ShardState;
 }
 
 /** Where the ranks of a new epoch get their state: rank 0 loads it, then broadcasts to all. */

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { selectBackend, type ActiveBackend } from '../backend/select.js';
 import { FsCheckpointStore } from '../checkpoint/fs-store.js';
-import { TRAINABLE_FILE } from '../checkpoint/training-checkpoint.js';
+import { TRAINABLE_FILE } from './checkpoint.js';
 import { loadConfig, type Frozen } from '../config/load.js';
 import type { BackendName, InstructueConfig } from '../config/schema.js';
 import { findTabularSchema, readTabularSchema } from '../data/tabular-file.js';

@@ -5,12 +5,12 @@
  * one place that ties the tiny preset to src/data/synth).
  */
 import type { Frozen } from '../config/load.js';
-import type { InstructueConfig } from '../config/schema.js';
+import type { WorkerConfig } from '../config/worker-config.js';
 import { SYNTH_LEXICON } from '../data/synth/lexicon.js';
 import type { TabularSchema } from '../data/tabular.js';
 import type { Logger } from '../log.js';
 import { buildModel, type BuiltModel } from '../model/build.js';
 
-export function buildRunModel(config: Frozen<Pick<InstructueConfig, 'model' | 'seed'>>, tabularSchema: TabularSchema, log: Logger): Promise<BuiltModel> {
+export function buildRunModel(config: Frozen<Pick<WorkerConfig, 'model' | 'seed'>>, tabularSchema: TabularSchema, log: Logger): Promise<BuiltModel> {
   return buildModel(config.model, { seed: config.seed, tabularSchema, vocabulary: SYNTH_LEXICON, log });
 }

@@ -9,14 +9,11 @@
 import { hostname } from 'node:os';
 import { ask, listen } from '../protocol/channel.js';
 import { jobSubjects } from '../protocol/job-subjects.js';
-import { loadConfig, type Frozen } from '../config/load.js';
-import type { InstructueConfig } from '../config/schema.js';
-import type { AssignMessage, CoordinatorBroadcast, EventAck, JoinReply, TrainCursor, WorkerDirect } from '../protocol/messages.js';
+import { loadWorkerConfig } from '../config/worker-config.js';
+import type { AssignMessage, CoordinatorBroadcast, EventAck, JoinReply, WorkerDirect } from '../protocol/messages.js';
 import type { Transport } from '../transport/transport.js';
 import { TransportError } from '../transport/transport.js';
-import { VirtualShards } from '../data/shards.js';
 import type { Logger } from '../log.js';
-import { LocalComm } from '../train/comm.js';
 import { TrainingSession } from '../train/session.js';
 import { EpochRunner, type EpochFlags } from './epoch-runner.js';
 import { EventSender } from './event-sender.js';
@@ -40,7 +37,7 @@ export class WorkerAgent {
   private readonly snapshots = new SnapshotRing();
   private session: TrainingSession | null = null;
   private runner: EpochRunner | null = null;
-  private sessionConfigJson = '';
+  private sessionKey = '';
   private incarnation = '';
   private epoch = 0;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -198,17 +195,14 @@ export class WorkerAgent {
     return this.inbox.shift()!;
   }
 
-  /** The training session for an assignment's config (built once; rebuilt only if the config changed). */
+  /** The training session for an assignment (built once; rebuilt only if the config or run folder changed). */
   private async sessionFor(assign: AssignMessage): Promise<TrainingSession> {
-    const json = JSON.stringify(assign.assignment.config);
-    if (this.session && json === this.sessionConfigJson) return this.session;
+    const { config, runDir } = assign.assignment;
+    const key = JSON.stringify({ config, runDir });
+    if (this.session && key === this.sessionKey) return this.session;
     await this.session?.close();
-    const overrides = this.opts.backend ? { backend: this.opts.backend } : {};
-    const config: Frozen<InstructueConfig> = loadConfig({ object: assign.assignment.config, overrides, env: {} });
-    this.session = await TrainingSession.create(config, new LocalComm(), this.opts.log);
-    this.sessionConfigJson = json;
-    const step0: TrainCursor = { step: 0, optimizerStep: 0, shards: new VirtualShards({ numSamples: this.session.dataset.size, virtualShards: config.data.virtual_shards, seed: config.seed }).toState() };
-    this.snapshots.put({ cursor: step0, params: this.session.stepper.parameters.slice(), m: new Float32Array(this.session.stepper.layout.total), v: new Float32Array(this.session.stepper.layout.total) });
+    this.session = await TrainingSession.create(loadWorkerConfig(config, this.opts.backend), { runDir, log: this.opts.log });
+    this.sessionKey = key;
     return this.session;
   }
 }

@@ -52,7 +52,7 @@ it('builds InstructUE from Hugging Face folders and trains a step on them', asyn
     overrides: { 'model.decoder.hf_dir': join(root, 'qwen'), 'model.encoder.hf_dir': join(root, 'bert'), 'data.train': data.train, backend: 'wasm', 'model.preamble': 'full', 'model.decoder.max_positions': 1024 },
     env: {},
   });
-  const session = await TrainingSession.create(config, new LocalComm(), silentLogger);
+  const session = await TrainingSession.create(config, { runDir: join(root, 'run'), log: silentLogger });
   try {
     const { model, decoderTokenizer, firstSpecialId } = session.built;
     assert.equal(model.decoder.dims.vocab, 320);
@@ -63,7 +63,7 @@ it('builds InstructUE from Hugging Face folders and trains a step on them', asyn
     assert.equal(model.options.eosId, 258);
     assert.ok(model.options.preambleIds.length > 10, 'the Fig. 3 preamble is tokenised');
     const samples = await session.encode(session.shards.next(4, 1).perRank[0]!);
-    const result = await session.stepper.run(samples);
+    const result = await session.stepper.run(samples, new LocalComm());
     assert.ok(Number.isFinite(result.lossLm) && result.lossLm! > 0);
     assert.ok(Number.isFinite(result.lossCl) && result.lossCl! > 0);
     assert.ok(result.gradNorm > 0);

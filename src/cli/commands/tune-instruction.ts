@@ -14,7 +14,8 @@ import { readLabelled, sampleByUserHash } from '../../eval/labelled-samples.js';
 import { createLogger } from '../../log.js';
 import { loadTrainedModel } from '../../train/load-trained.js';
 import { Progress } from '../progress.js';
-import { intFlag, numberFlag, parseFlags, required, type Command } from '../command.js';
+import { intFlag, numberFlag, parseFlags, required } from '../../config/flags.js';
+import type { Command } from '../command.js';
 
 const usage = `usage: instructue tune-instruction (--run RUN | --checkpoint DIR) --data LABELLED --scenario NAME --shots K --out FILE [flags]
 
@@ -47,7 +48,6 @@ function defaultInstruction(scenario: string): string {
 
 const command: Command = {
   name: 'tune-instruction',
-  summary: 'learn instruction vectors for a scenario from a few labelled users (prototype loss)',
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, {

@@ -1,5 +1,5 @@
 /**
- * @module config/sections/dist
+ * @module config/sections/distributed
  * Distributed run knobs: NATS connection, collectives, membership and faults.
  */
 import type convict from 'convict';
