@@ -61,7 +61,7 @@ export async function trainLoop(session: TrainingSession, checkpointer: Checkpoi
     const indices = batch.perRank[comm.rank]!;
     const result = await stepper.run(await session.encode(indices), comm, hooks.signals?.());
     const elapsedMs = performance.now() - started;
-    last = { result, dataEpoch: batch.epoch, ids: indices.map((i) => session.dataset.id(i)), metrics: metricsLine(result, batch.epoch, elapsedMs, comm.worldSize), elapsedMs };
+    last = { result, dataEpoch: batch.dataEpoch, ids: indices.map((i) => session.dataset.id(i)), metrics: metricsLine(result, batch.dataEpoch, elapsedMs, comm.worldSize), elapsedMs };
     await hooks.afterStep(last);
     const { stop, checkpoint } = hooks.stopAfter(last);
     await checkpointer?.maybeSave(last.metrics, stop && checkpoint);
