@@ -24,8 +24,9 @@ export async function main(argv: string[]): Promise<number> {
   const workerId = values.id ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const log = createLogger({ job, role: 'worker', worker: workerId });
   // No config file: credentials and TLS files come from the environment (INSTRUCTUE_NATS_*).
-  const transport = await connectNats(natsUrl, `worker-${workerId}`, natsClientSettingsFromEnv(), log);
-  const agent = new WorkerAgent(transport, { job, workerId, backend: values.backend, log });
+  const settings = natsClientSettingsFromEnv();
+  const transport = await connectNats(natsUrl, `worker-${workerId}`, settings, log);
+  const agent = new WorkerAgent(transport, { job, workerId, backend: values.backend, natsUrl, settings, log });
   const leave = () => agent.leave();
   process.on('SIGTERM', leave);
   process.on('SIGINT', leave);

@@ -62,7 +62,7 @@ export async function trainLocal(opts: LocalTrainOptions): Promise<LocalTrainRes
     const total = config.train.steps;
     opts.onStart?.(start, total);
     let checkpoint: string | null = null;
-    const checkpointer = new Checkpointer(session, { worldSize: 1, log, onSaved: (_step, path) => (checkpoint = path) });
+    const checkpointer = new Checkpointer(session, { worldSize: 1, log, onSaved: (_cursor, path) => (checkpoint = path) });
     const outcome = await trainLoop(session, checkpointer, {
       comm: new LocalComm(),
       afterStep: (done) => {
