@@ -6,6 +6,7 @@
  * dropped, tf semantics). Atomic float sums are order-dependent on a GPU, so that gradient
  * matches the cpu backend to rounding, not bit for bit.
  */
+import { BackendError } from '../../../errors.js';
 import { tf } from '../../tf.js';
 import type { KernelSource } from '../kernel-source.js';
 import { elementwiseLaunch } from '../shapes.js';
@@ -29,14 +30,14 @@ const sources: KernelSource[] = [
     params: `${CTYPE[t]}* out, const int* idx, int n, int depth, ${CTYPE[t]} on, ${CTYPE[t]} off`,
     body: `${GRID_LOOP} { out[i] = idx[i / depth] == i % depth ? on : off; }`,
   })),
-  ...(['f32', 'i32'] as StorageType[]).map((t): KernelSource => ({
-    name: `segment_sum_${t}`,
-    params: `${CTYPE[t]}* out, const ${CTYPE[t]}* x, const int* ids, int n, int inner, int segments`,
+  {
+    name: 'segment_sum_f32',
+    params: 'float* out, const float* x, const int* ids, int n, int inner, int segments',
     body: `${GRID_LOOP} {
     int seg = ids[i / inner];
     if (seg >= 0 && seg < segments) atomicAdd(out + seg * inner + i % inner, x[i]);
   }`,
-  })),
+  },
 ];
 const source = sourceTable(sources);
 
@@ -54,7 +55,7 @@ const kernels: CudaKernel[] = [
       if (n === 0) return out;
       const nIdx = tf.util.sizeFromShape(indices.shape) / info.batchSize;
       const { grid, block } = elementwiseLaunch(n);
-      backend.launch(source('gather', 'GatherV2'), grid, block, [backend.ptr(out), backend.ptr(x), backend.ptr(indices), n, info.outerSize / info.batchSize, nIdx, info.dimSize, info.sliceSize]);
+      backend.launch(source('gather', 'GatherV2'), grid, block, [backend.ptr(out), backend.ptr(x), backend.ptr(indices), n, info.outerSize, nIdx, info.dimSize, info.sliceSize]);
       return out;
     },
   },
@@ -76,15 +77,15 @@ const kernels: CudaKernel[] = [
     kernelName: 'UnsortedSegmentSum',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
-      const t = storageOf('UnsortedSegmentSum', x.dtype);
+      if (x.dtype !== 'float32') throw new BackendError(`cuda kernel UnsortedSegmentSum: dtype ${x.dtype} is not supported (float32 is)`);
       const numSegments = attrs.numSegments as number;
       const innerShape = x.shape.slice(segmentIds.shape.length);
       const out = backend.output([numSegments, ...innerShape], x.dtype);
-      backend.fill(out, t === 'f32' ? floatBits(0) : 0);
+      backend.fill(out, floatBits(0));
       const n = tf.util.sizeFromShape(x.shape);
       if (n === 0) return out;
       const { grid, block } = elementwiseLaunch(n);
-      backend.launch(source(`segment_sum_${t}`, 'UnsortedSegmentSum', x.dtype), grid, block, [backend.ptr(out), backend.ptr(x), backend.ptr(segmentIds), n, tf.util.sizeFromShape(innerShape), numSegments]);
+      backend.launch(source('segment_sum_f32', 'UnsortedSegmentSum'), grid, block, [backend.ptr(out), backend.ptr(x), backend.ptr(segmentIds), n, tf.util.sizeFromShape(innerShape), numSegments]);
       return out;
     },
   },

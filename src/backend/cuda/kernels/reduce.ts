@@ -219,7 +219,7 @@ export const reduceFamily: KernelFamily = {
     reduceKernel('Mean', 'mean', 'axis'),
     reduceKernel('Prod', 'prod', 'axis'),
     reduceKernel('Max', 'max', 'reductionIndices'),
-    reduceKernel('Min', 'min', 'reductionIndices'),
+    reduceKernel('Min', 'min', 'axis'),
     argKernel('ArgMax', 'max'),
     argKernel('ArgMin', 'min'),
     softmaxKernel,
