@@ -34,7 +34,8 @@ export async function trainCluster(opts: LocalClusterOptions): Promise<JobOutcom
   // With credentials configured (dist.nats_*), the server requires them too.
   const nats = opts.natsUrl ? null : await startNatsServer({ jetstream: true, auth: natsAuth(config.dist), log });
   const natsUrl = opts.natsUrl || nats!.url;
-  const pool = new WorkerPool({ natsUrl, job: config.dist.job, logDir: join(opts.out, 'logs'), log });
+  const devices = String(config.cuda.worker_devices).split(',').filter(Boolean);
+  const pool = new WorkerPool({ natsUrl, job: config.dist.job, logDir: join(opts.out, 'logs'), log, devices });
   let stopSignals: (() => void) | null = null;
   try {
     log.info('local cluster starting', { nats: natsUrl, workers: opts.workers, out: opts.out });

@@ -3,7 +3,9 @@
  * The local launcher's worker processes: `instructue worker` children with ids w0, w1, …, each
  * logging to RUN/logs/<id>.log. Resizing up starts new ones (they join through the
  * coordinator); resizing down is the coordinator's job (it releases workers, which exit).
- * Only processes this pool started are ever signalled, by PID.
+ * Only processes this pool started are ever signalled, by PID. With `devices` (cuda.worker_devices)
+ * each new worker gets CUDA_VISIBLE_DEVICES of the device fewest live workers hold (the lowest
+ * on a tie), so N workers on N GPUs own one each and a replacement takes the freed one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
@@ -16,12 +18,15 @@ export interface WorkerPoolOptions {
   logDir: string;
   log: Logger;
   env?: NodeJS.ProcessEnv;
+  /** GPU ids to spread workers over (each worker sees one as its CUDA device 0); empty = inherit. */
+  devices?: readonly string[];
 }
 
 const BIN = new URL('../../../bin/instructue.js', import.meta.url).pathname;
 
 export class WorkerPool {
   private readonly children = new Map<string, ChildProcess>();
+  private readonly deviceOf = new Map<string, string>();
   private next = 0;
 
   constructor(private readonly opts: WorkerPoolOptions) {
@@ -42,16 +47,32 @@ export class WorkerPool {
     const id = `w${this.next++}`;
     const logFile = join(this.opts.logDir, `${id}.log`);
     const fd = openSync(logFile, 'a');
+    const device = this.pickDevice();
     const child = spawn(process.execPath, [BIN, 'worker', '--nats', this.opts.natsUrl, '--job', this.opts.job, '--id', id], {
-      stdio: ['ignore', fd, fd], env: { ...process.env, ...this.opts.env },
+      stdio: ['ignore', fd, fd], env: { ...process.env, ...this.opts.env, ...(device !== undefined ? { CUDA_VISIBLE_DEVICES: device } : {}) },
     });
     closeSync(fd);
     this.children.set(id, child);
-    this.opts.log.info('worker started', { worker: id, pid: child.pid, log: logFile });
+    if (device !== undefined) this.deviceOf.set(id, device);
+    this.opts.log.info('worker started', { worker: id, pid: child.pid, log: logFile, ...(device !== undefined ? { gpu: device } : {}) });
     child.on('exit', (code, signal) => {
       this.children.delete(id);
+      this.deviceOf.delete(id);
       this.opts.log.info('worker exited', { worker: id, code, signal });
     });
+  }
+
+  /** The least used of `devices` among live workers (undefined without devices). */
+  private pickDevice(): string | undefined {
+    const devices = this.opts.devices ?? [];
+    if (devices.length === 0) return undefined;
+    const load = (d: string) => [...this.deviceOf.values()].filter((x) => x === d).length;
+    return devices.reduce((best, d) => (load(d) < load(best) ? d : best), devices[0]!);
+  }
+
+  /** The GPU each live worker was given. */
+  get devices(): ReadonlyMap<string, string> {
+    return this.deviceOf;
   }
 
   /** Sends `signal` to one worker (tests: kill -9, SIGTERM). */

@@ -60,7 +60,7 @@ export class TrainingSession {
   ) {}
 
   static async create(config: Frozen<InstructueConfig>, comm: StepComm, log: Logger): Promise<TrainingSession> {
-    const backend = await selectBackend(config.backend, log);
+    const backend = await selectBackend(config.backend, log, { cuda: config.cuda });
     if (!config.data.train) throw new ConfigError('data.train is empty: point it at a UserQA folder (e.g. the train/ folder written by instructue synth)');
     const dataset = await Dataset.open(config.data.train, { onInvalid: config.data.on_invalid, log, cacheDir: config.data.cache_dir });
     const tabularSchema = readTabularSchema(findTabularSchema(config.data.train, config.data.tabular_schema));

@@ -92,3 +92,13 @@ export const LAUNCH_LIMITS = {
   block: [1024, 1024, 64] as Dim3,
   grid: [2 ** 31 - 1, 65535, 65535] as Dim3,
 };
+
+/** Throws when a launch exceeds CUDA's limits. */
+export function checkLaunch(name: string, grid: Dim3, block: Dim3): void {
+  const threads = block[0] * block[1] * block[2];
+  const bad =
+    threads < 1 || threads > LAUNCH_LIMITS.threadsPerBlock ||
+    block.some((b, i) => !Number.isInteger(b) || b < 1 || b > LAUNCH_LIMITS.block[i]!) ||
+    grid.some((g, i) => !Number.isInteger(g) || g < 1 || g > LAUNCH_LIMITS.grid[i]!);
+  if (bad) throw new Error(`launch of ${name}: grid ${grid.join('×')} block ${block.join('×')} is outside CUDA's limits`);
+}

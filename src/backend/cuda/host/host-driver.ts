@@ -17,7 +17,7 @@
 import koffi from 'koffi';
 import { performance } from 'node:perf_hooks';
 import { BackendError } from '../../../errors.js';
-import { LAUNCH_LIMITS, type CudaDriver, type DeviceInfo, type Dim3, type DevicePtr, type DriverEvent, type GemmCall } from '../driver.js';
+import { checkLaunch, type CudaDriver, type DeviceInfo, type Dim3, type DevicePtr, type DriverEvent, type GemmCall } from '../driver.js';
 import { paramSpecs, type KernelSource } from '../kernel-source.js';
 import { buildHostLibrary } from './build.js';
 
@@ -188,14 +188,4 @@ export class HostDriver implements CudaDriver {
 
 function hex(p: number): string {
   return `0x${p.toString(16)}`;
-}
-
-/** Throws when a launch exceeds CUDA's limits. */
-export function checkLaunch(name: string, grid: Dim3, block: Dim3): void {
-  const threads = block[0] * block[1] * block[2];
-  const bad =
-    threads < 1 || threads > LAUNCH_LIMITS.threadsPerBlock ||
-    block.some((b, i) => !Number.isInteger(b) || b < 1 || b > LAUNCH_LIMITS.block[i]!) ||
-    grid.some((g, i) => !Number.isInteger(g) || g < 1 || g > LAUNCH_LIMITS.grid[i]!);
-  if (bad) throw new Error(`launch of ${name}: grid ${grid.join('×')} block ${block.join('×')} is outside CUDA's limits`);
 }

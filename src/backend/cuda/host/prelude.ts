@@ -8,7 +8,8 @@
  *   add (one thread runs at a time), `__int_as_float`, `rsqrtf`.
  * - `HOST_RUNTIME` (after the kernels and their trampolines): the launcher, which runs every
  *   thread of every block in order; a kernel declared `barrier` runs each block's threads as
- *   ucontext fibers that all switch out at `__syncthreads()` and resume together (a fiber
+ *   fibers (a register-and-stack switch on x86-64, ucontext elsewhere) that all switch out at
+ *   `__syncthreads()` and resume together (a fiber
  *   finishing while others wait at a barrier is a divergent barrier: an error, as on a GPU it
  *   is undefined); memory with guard bytes; and a reference strided batched SGEMM with
  *   cuBLAS's column-major semantics and argument checks.
@@ -52,27 +53,82 @@ export const HOST_RUNTIME = String.raw`
 enum { ERR_DIVERGENT_BARRIER = 1, ERR_UNDECLARED_BARRIER = 2, ERR_NO_MEMORY = 3, ERR_BAD_INDEX = 4 };
 
 static const size_t FIBER_STACK = 64 * 1024;
-struct Fiber { ucontext_t ctx; char* stack; int state; }; // state: 0 runnable, 1 at a barrier, 2 done
-static Fiber* fibers = 0;
-static unsigned fiberCapacity = 0;
-static ucontext_t scheduler;
 static unsigned current = 0;
 static int inFibers = 0;
 static Trampoline currentFn = 0;
 static void** currentParams = 0;
 
+#if defined(__x86_64__)
+// A fiber switch without syscalls (ucontext's swapcontext saves the signal mask with one per
+// switch, which makes barrier kernels 100x slower): push the callee-saved registers, swap
+// stack pointers, pop them. System V x86-64 only; other machines use ucontext below.
+extern "C" void h_switch(void** save, void* load);
+asm(R"(
+  .text
+  .globl h_switch
+  .hidden h_switch
+  .type h_switch, @function
+h_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size h_switch, .-h_switch
+)");
+struct Fiber { void* sp; char* stack; int state; }; // state: 0 runnable, 1 at a barrier, 2 done
+static void* schedulerSp = 0;
+static void fiberMain();
+static void fiberStart(Fiber& f) {
+  uintptr_t top = ((uintptr_t)(f.stack + FIBER_STACK)) & ~(uintptr_t)15;
+  void** sp = (void**)top;
+  sp[-1] = 0;                    // fiberMain never returns
+  sp[-2] = (void*)fiberMain;     // where h_switch's ret lands
+  for (int i = 3; i <= 8; i++) sp[-i] = 0; // rbp rbx r12 r13 r14 r15
+  f.sp = (void*)(sp - 8);
+}
+static void toFiber(Fiber& f) { h_switch(&schedulerSp, f.sp); }
+static void toScheduler(Fiber& f) { h_switch(&f.sp, schedulerSp); }
+#else
+struct Fiber { ucontext_t ctx; char* stack; int state; };
+static ucontext_t scheduler;
+static void fiberMain();
+static void fiberStart(Fiber& f) {
+  getcontext(&f.ctx);
+  f.ctx.uc_stack.ss_sp = f.stack;
+  f.ctx.uc_stack.ss_size = FIBER_STACK;
+  f.ctx.uc_link = 0;
+  makecontext(&f.ctx, fiberMain, 0);
+}
+static void toFiber(Fiber& f) { swapcontext(&scheduler, &f.ctx); }
+static void toScheduler(Fiber& f) { swapcontext(&f.ctx, &scheduler); }
+#endif
+
+static Fiber* fibers = 0;
+static unsigned fiberCapacity = 0;
+
 extern "C" void __syncthreads() {
   if (!inFibers) { h_error = ERR_UNDECLARED_BARRIER; return; }
   asm volatile("" ::: "memory");
   fibers[current].state = 1;
-  swapcontext(&fibers[current].ctx, &scheduler);
+  toScheduler(fibers[current]);
   asm volatile("" ::: "memory");
 }
 
 static void fiberMain() {
   currentFn(currentParams);
   fibers[current].state = 2;
-  swapcontext(&fibers[current].ctx, &scheduler);
+  toScheduler(fibers[current]);
 }
 
 static void setThread(unsigned i) {
@@ -98,11 +154,7 @@ static int runBlockAsFibers(const Entry& e, void** params, unsigned threads) {
   currentFn = e.fn;
   currentParams = params;
   for (unsigned i = 0; i < threads; i++) {
-    getcontext(&fibers[i].ctx);
-    fibers[i].ctx.uc_stack.ss_sp = fibers[i].stack;
-    fibers[i].ctx.uc_stack.ss_size = FIBER_STACK;
-    fibers[i].ctx.uc_link = 0;
-    makecontext(&fibers[i].ctx, fiberMain, 0);
+    fiberStart(fibers[i]);
     fibers[i].state = 0;
   }
   for (;;) {
@@ -112,7 +164,7 @@ static int runBlockAsFibers(const Entry& e, void** params, unsigned threads) {
       fibers[i].state = 0;
       current = i;
       setThread(i);
-      swapcontext(&scheduler, &fibers[i].ctx);
+      toFiber(fibers[i]);
     }
     for (unsigned i = 0; i < threads; i++) {
       if (fibers[i].state == 1) waiting++;
