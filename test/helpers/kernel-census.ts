@@ -9,6 +9,7 @@
  * instruction tuning (Eq. 6, gradient through the model to soft-prompt vectors), a LoRA layer
  * with dropout (the step does not pass a dropout seed today), and a trainable embedding lookup (the gradient of `gather` is UnsortedSegmentSum).
  */
+import { join } from 'node:path';
 import { tf } from '../../src/backend/tf.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { BackendName } from '../../src/config/schema.js';
@@ -70,7 +71,7 @@ export function kernelNames(c: Census): string[] {
 export async function tinySession(backend: BackendName, overrides: Record<string, unknown> = {}): Promise<{ session: TrainingSession; remove(): Promise<void> }> {
   const data = synthData(64, 1, 4);
   const config = loadConfig({ file: 'configs/tiny.json', overrides: { 'data.train': data.train, backend, ...overrides }, env: {} });
-  const session = await TrainingSession.create(config, new LocalComm(), silentLogger);
+  const session = await TrainingSession.create(config, { runDir: join(data.dir, 'run'), log: silentLogger });
   return {
     session,
     remove: async () => {
@@ -85,7 +86,7 @@ export async function productPaths(backend: BackendName): Promise<void> {
   const { session, remove } = await tinySession(backend);
   try {
     const samples = await session.encode(session.shards.next(session.config.train.global_batch, 1).perRank[0]!);
-    await session.stepper.run(samples);
+    await session.stepper.run(samples, new LocalComm());
     const model = session.built.model;
     embedEncoded(model, samples.slice(0, 4));
     const labels = Int32Array.from(samples.slice(0, 4), (_, i) => i % 2);
