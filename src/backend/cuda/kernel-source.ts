@@ -80,48 +80,72 @@ export type ParamValue = number | readonly number[];
 const I32_MIN = -(2 ** 31);
 const I32_MAX = 2 ** 31 - 1;
 
+interface Packer {
+  specs: ParamSpec[];
+  /** One view per argument into a single buffer, reused by every launch of the kernel. */
+  views: Buffer[];
+}
+
+const packers = new WeakMap<KernelSource, Packer>();
+
+function packerOf(kernel: KernelSource): Packer {
+  let p = packers.get(kernel);
+  if (!p) {
+    const specs = paramSpecs(kernel.params);
+    const sizes = specs.map((s) => (s.kind === 'ptr' ? 8 : s.kind === 'dims' ? 4 * MAX_RANK : 4));
+    const all = Buffer.alloc(sizes.reduce((a, b) => a + b, 0));
+    let offset = 0;
+    const views = sizes.map((size) => {
+      const v = all.subarray(offset, offset + size);
+      offset += size;
+      return v;
+    });
+    p = { specs, views };
+    packers.set(kernel, p);
+  }
+  return p;
+}
+
 /**
  * The bytes of each argument of `kernel`, in order (little-endian, as the GPU and x86-64 read
  * them). Throws on a count or type mismatch, and on an int that does not fit 32 bits: shapes
  * past 2^31 elements are refused here rather than wrapped on the device.
+ *
+ * The returned buffers are the kernel's own and are overwritten by its next packing: a launch
+ * reads them before returning (cuLaunchKernel copies argument values at the call), so one set
+ * per kernel serves every launch without allocating.
  */
 export function packParams(kernel: KernelSource, values: readonly ParamValue[]): Buffer[] {
-  const specs = paramSpecs(kernel.params);
+  const { specs, views } = packerOf(kernel);
   if (values.length !== specs.length) throw new Error(`kernel ${kernel.name} takes ${specs.length} arguments (${kernel.params}); got ${values.length}`);
-  return specs.map((spec, i) => {
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i]!;
     const v = values[i]!;
+    const b = views[i]!;
     if (spec.kind === 'dims') {
       if (typeof v === 'number' || v.length > MAX_RANK) throw new Error(`kernel ${kernel.name}: ${spec.name} needs at most ${MAX_RANK} ints`);
-      const b = Buffer.alloc(4 * MAX_RANK);
-      v.forEach((x, j) => b.writeInt32LE(checkInt(kernel, spec, x), 4 * j));
-      return b;
+      for (let j = 0; j < MAX_RANK; j++) b.writeInt32LE(j < v.length ? checkInt(kernel, spec, v[j]!) : 0, 4 * j);
+      continue;
     }
     if (typeof v !== 'number') throw new Error(`kernel ${kernel.name}: ${spec.name} (${spec.ctype}) needs a number`);
     switch (spec.kind) {
-      case 'ptr': {
-        const b = Buffer.alloc(8);
+      case 'ptr':
         if (!Number.isSafeInteger(v) || v < 0) throw new Error(`kernel ${kernel.name}: ${spec.name} is not a device pointer (${v})`);
-        b.writeBigUInt64LE(BigInt(v));
-        return b;
-      }
-      case 'i32': {
-        const b = Buffer.alloc(4);
+        b.writeUInt32LE(v % 0x100000000, 0);
+        b.writeUInt32LE(Math.floor(v / 0x100000000), 4);
+        break;
+      case 'i32':
         b.writeInt32LE(checkInt(kernel, spec, v));
-        return b;
-      }
-      case 'u32': {
-        const b = Buffer.alloc(4);
+        break;
+      case 'u32':
         if (!Number.isInteger(v) || v < 0 || v > 2 ** 32 - 1) throw new Error(`kernel ${kernel.name}: ${spec.name} = ${v} is not a 32-bit unsigned int`);
         b.writeUInt32LE(v);
-        return b;
-      }
-      default: {
-        const b = Buffer.alloc(4);
+        break;
+      default:
         b.writeFloatLE(v);
-        return b;
-      }
     }
-  });
+  }
+  return views;
 }
 
 function checkInt(kernel: KernelSource, spec: ParamSpec, v: number): number {

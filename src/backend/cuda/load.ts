@@ -37,6 +37,11 @@ export async function loadCudaBackend(config: Partial<CudaConfig> = {}, env: Nod
   return { info: loaded.driver.info, driver: loaded.driver, config: loaded.config };
 }
 
+/** The device the loaded cuda backend runs on (null before it is loaded). */
+export function cudaDevice(): DeviceInfo | null {
+  return loaded?.driver.info ?? null;
+}
+
 /** Null when libcuda loads and sees at least one GPU; else why not (for `auto`'s log line). */
 export function cudaAbsence(env: NodeJS.ProcessEnv = process.env): string | null {
   try {
