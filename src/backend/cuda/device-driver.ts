@@ -10,18 +10,25 @@
  * The kernel module is compiled once per process by NVRTC (a CUBIN for this device's sm,
  * cached on disk) and every function is looked up at start.
  *
- * Reads: `cuMemcpyDtoHAsync` into pageable memory returns when the copy is done (CUDA's
- * documented behaviour), after the stream's earlier work; the stream is synchronised as well,
- * so a read also surfaces any asynchronous kernel error.
+ * Uploads up to 1 MiB go through a ring of pinned memory (staging-ring.ts), so a small tensor
+ * never makes the host wait for the stream. Reads: `cuMemcpyDtoHAsync` into pageable memory
+ * returns when the copy is done (CUDA's documented behaviour), after the stream's earlier work;
+ * the stream is synchronised as well, so a read also surfaces any asynchronous kernel error.
  */
 import { BackendError } from '../../errors.js';
 import { checkLaunch, type CudaDriver, type DeviceInfo, type Dim3, type DevicePtr, type DriverEvent, type GemmCall } from './driver.js';
 import { moduleSource, type KernelSource } from './kernel-source.js';
 import {
   CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, CU_STREAM_NON_BLOCKING,
-  CUBLAS_DEFAULT_MATH, CUBLAS_TF32_TENSOR_OP_MATH, cublasChecker, cuChecker, loadCublas, loadLibcuda, type CublasApi, type CuApi,
+  CU_EVENT_DISABLE_TIMING, CUBLAS_DEFAULT_MATH, CUBLAS_TF32_TENSOR_OP_MATH, CUDA_ERROR_NOT_READY, cublasChecker, cuChecker, loadCublas, loadLibcuda, type CublasApi, type CuApi,
 } from './libcuda.js';
+import koffi from 'koffi';
 import { Nvrtc, type CompiledModule } from './nvrtc.js';
+import { StagingRing } from './staging-ring.js';
+
+/** Pinned staging for uploads up to STAGE_MAX bytes (see staging-ring.ts); larger ones go direct. */
+const STAGE_BYTES = 16 * 2 ** 20;
+const STAGE_MAX = 2 ** 20;
 
 export interface DeviceDriverOptions {
   kernels: readonly KernelSource[];
@@ -46,6 +53,9 @@ export class DeviceDriver implements CudaDriver {
   private readonly module: unknown;
   private readonly blasHandle: unknown;
   private readonly functions = new Map<string, unknown>();
+  private readonly pinned: unknown;
+  private readonly staging: StagingRing<unknown>;
+  private readonly eventPool: unknown[] = [];
   private readonly alpha = new Float32Array(1);
   private readonly beta = new Float32Array(1);
   private readonly out64 = [0];
@@ -89,6 +99,26 @@ export class DeviceDriver implements CudaDriver {
     const threshold = Buffer.alloc(8);
     threshold.writeBigUInt64LE(0xffffffffffffffffn);
     check('cuMemPoolSetAttribute(RELEASE_THRESHOLD)', cu.cuMemPoolSetAttribute(pool[0], CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, threshold));
+
+    const pinned = [null as unknown];
+    check(`cuMemAllocHost(${STAGE_BYTES} bytes)`, cu.cuMemAllocHost(pinned, STAGE_BYTES));
+    this.pinned = pinned[0];
+    const pinnedAddress = Number(koffi.address(this.pinned));
+    this.staging = new StagingRing(pinnedAddress, new Uint8Array(koffi.view(pinnedAddress, STAGE_BYTES)), {
+      record: () => {
+        const ev = this.eventPool.pop() ?? this.newEvent(CU_EVENT_DISABLE_TIMING);
+        check('cuEventRecord', cu.cuEventRecord(ev, this.stream));
+        return ev;
+      },
+      wait: (ev) => check('cuEventSynchronize', cu.cuEventSynchronize(ev)),
+      done: (ev) => {
+        const rc = cu.cuEventQuery(ev);
+        if (rc === CUDA_ERROR_NOT_READY) return false;
+        check('cuEventQuery', rc);
+        return true;
+      },
+      release: (ev) => this.eventPool.push(ev),
+    });
 
     const nvrtc = new Nvrtc(env);
     this.compiled = nvrtc.compile(moduleSource(opts.kernels), nvrtc.targetFor(major[0]!, minor[0]!), undefined, opts.cacheDir);
@@ -136,7 +166,19 @@ export class DeviceDriver implements CudaDriver {
   }
 
   upload(dst: DevicePtr, src: ArrayBufferView): void {
+    if (src.byteLength <= STAGE_MAX) {
+      const from = this.staging.stage(src);
+      this.check('cuMemcpyHtoDAsync (staged)', this.cu.cuMemcpyHtoDAsyncFrom(dst, from, src.byteLength, this.stream));
+      this.staging.queued();
+      return;
+    }
     this.check('cuMemcpyHtoDAsync', this.cu.cuMemcpyHtoDAsync(dst, src, src.byteLength, this.stream));
+  }
+
+  private newEvent(flags: number): unknown {
+    const ev = [null as unknown];
+    this.check('cuEventCreate', this.cu.cuEventCreate(ev, flags));
+    return ev[0];
   }
 
   download(dst: ArrayBufferView, src: DevicePtr): void {
@@ -175,10 +217,9 @@ export class DeviceDriver implements CudaDriver {
   }
 
   recordEvent(): DriverEvent {
-    const ev = [null as unknown];
-    this.check('cuEventCreate', this.cu.cuEventCreate(ev, 0));
-    this.check('cuEventRecord', this.cu.cuEventRecord(ev[0], this.stream));
-    return ev[0];
+    const ev = this.newEvent(0);
+    this.check('cuEventRecord', this.cu.cuEventRecord(ev, this.stream));
+    return ev;
   }
 
   elapsedMs(start: DriverEvent, end: DriverEvent): number {
@@ -201,6 +242,8 @@ export class DeviceDriver implements CudaDriver {
     if (this.disposed) return;
     this.disposed = true;
     this.synchronize();
+    for (const ev of this.eventPool) this.cu.cuEventDestroy(ev);
+    this.cu.cuMemFreeHost(this.pinned);
     this.blas.cublasDestroy(this.blasHandle);
     this.cu.cuModuleUnload(this.module);
     this.cu.cuStreamDestroy(this.stream);

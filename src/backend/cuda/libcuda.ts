@@ -32,6 +32,10 @@ const CU_PROTOTYPES = {
   cuMemAllocAsync: 'int cuMemAllocAsync(_Out_ uint64_t *ptr, size_t bytes, void *stream)',
   cuMemFreeAsync: 'int cuMemFreeAsync(uint64_t ptr, void *stream)',
   cuMemcpyHtoDAsync: 'int cuMemcpyHtoDAsync_v2(uint64_t dst, const void *src, size_t bytes, void *stream)',
+  // The same function with the source as an address (pinned staging memory, see staging-ring.ts).
+  cuMemcpyHtoDAsyncFrom: 'int cuMemcpyHtoDAsync_v2(uint64_t dst, uint64_t src, size_t bytes, void *stream)',
+  cuMemAllocHost: 'int cuMemAllocHost_v2(_Out_ void **ptr, size_t bytes)',
+  cuMemFreeHost: 'int cuMemFreeHost(void *ptr)',
   cuMemcpyDtoHAsync: 'int cuMemcpyDtoHAsync_v2(_Out_ void *dst, uint64_t src, size_t bytes, void *stream)',
   cuMemcpyDtoDAsync: 'int cuMemcpyDtoDAsync_v2(uint64_t dst, uint64_t src, size_t bytes, void *stream)',
   cuMemsetD32Async: 'int cuMemsetD32Async(uint64_t dst, unsigned int value, size_t count, void *stream)',
@@ -43,6 +47,7 @@ const CU_PROTOTYPES = {
   cuEventCreate: 'int cuEventCreate(_Out_ void **event, unsigned int flags)',
   cuEventRecord: 'int cuEventRecord(void *event, void *stream)',
   cuEventSynchronize: 'int cuEventSynchronize(void *event)',
+  cuEventQuery: 'int cuEventQuery(void *event)',
   cuEventElapsedTime: 'int cuEventElapsedTime(_Out_ float *ms, void *start, void *end)',
   cuEventDestroy: 'int cuEventDestroy_v2(void *event)',
   cuGetErrorName: 'int cuGetErrorName(int error, _Out_ const char **name)',
@@ -67,6 +72,8 @@ export type CublasApi = Record<keyof typeof CUBLAS_PROTOTYPES, Fn>;
 export const CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 export const CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 export const CU_STREAM_NON_BLOCKING = 1;
+export const CU_EVENT_DISABLE_TIMING = 2;
+export const CUDA_ERROR_NOT_READY = 600;
 export const CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4;
 export const CUBLAS_DEFAULT_MATH = 0;
 export const CUBLAS_TF32_TENSOR_OP_MATH = 3;

@@ -66,7 +66,9 @@ describe('host driver', () => {
     const n = 2 * 64;
     const input = driver.alloc(4 * n);
     const output = driver.alloc(4 * n);
+    const staged = driver.stagedUploads;
     driver.upload(input, Int32Array.from({ length: n }, (_, i) => i));
+    assert.equal(driver.stagedUploads, staged + 1, 'a small upload goes through the staging ring');
     driver.launch('reverse_block', [2, 1, 1], [64, 1, 1], packParams(k('reverse_block'), [output, input]));
     assert.deepEqual(read(output, n), [...Array.from({ length: 64 }, (_, i) => 63 - i), ...Array.from({ length: 64 }, (_, i) => 127 - i)]);
     driver.free(input);

@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { BackendError } from '../../../errors.js';
 import { checkLaunch, type CudaDriver, type DeviceInfo, type Dim3, type DevicePtr, type DriverEvent, type GemmCall } from '../driver.js';
 import { paramSpecs, type KernelSource } from '../kernel-source.js';
+import { StagingRing } from '../staging-ring.js';
 import { buildHostLibrary } from './build.js';
 
 type Fn = (...args: unknown[]) => unknown;
@@ -46,6 +47,9 @@ export class HostDriver implements CudaDriver {
   /** Live allocations: base → bytes. */
   private readonly live = new Map<number, number>();
   private liveBytes = 0;
+  private readonly staging: StagingRing<null>;
+  /** Uploads that went through the staging ring (tests). */
+  stagedUploads = 0;
   private readonly totalBytes: number;
   /** Launch counts per kernel (tests read them). */
   readonly launches = new Map<string, number>();
@@ -64,6 +68,7 @@ export class HostDriver implements CudaDriver {
       upload: f('void hostUpload(uint64_t dst, const void *src, size_t bytes)'),
       download: f('void hostDownload(_Out_ void *dst, uint64_t src, size_t bytes)'),
       copy: f('void hostCopy(uint64_t dst, uint64_t src, size_t bytes)'),
+      hostAlloc: f('uint64_t hostAlloc(size_t bytes)'),
       fill32: f('void hostFill32(uint64_t dst, uint32_t bits, size_t count)'),
       sgemm: f('int hostSgemmStridedBatched(int ta, int tb, int m, int n, int k, float alpha, uint64_t a, int lda, long long sa, uint64_t b, int ldb, long long sb, float beta, uint64_t c, int ldc, long long sc, int batch)'),
     };
@@ -76,6 +81,11 @@ export class HostDriver implements CudaDriver {
       this.index.set(name, { i, kernel, ptrArgs });
     }
     this.totalBytes = opts.totalBytes ?? 16 * 2 ** 30;
+    // The device driver's pinned staging ring, on host memory (copies are synchronous here, so
+    // every region is free again at once); small uploads take this path as on a GPU.
+    const ringBytes = 1 << 20;
+    const ring = this.fn.hostAlloc!(ringBytes) as number;
+    this.staging = new StagingRing(ring, new Uint8Array(koffi.view(ring, ringBytes)), { record: () => null, wait: () => {}, done: () => true, release: () => {} });
     this.info = { name: `host (${compiler})`, computeCapability: [9, 0], totalBytes: this.totalBytes, versions: { compiler } };
   }
 
@@ -108,6 +118,13 @@ export class HostDriver implements CudaDriver {
 
   upload(dst: DevicePtr, src: ArrayBufferView): void {
     this.checkRange(dst, src.byteLength, 'upload');
+    if (src.byteLength <= this.staging.size / 4) {
+      const from = this.staging.stage(src);
+      this.fn.copy!(dst, from, src.byteLength);
+      this.staging.queued();
+      this.stagedUploads++;
+      return;
+    }
     this.fn.upload!(dst, src, src.byteLength);
   }
 
