@@ -129,8 +129,7 @@ async function main(): Promise<void> {
     const label = backend === 'webgpu' ? `webgpu (${webgpuAdapter()})` : backend === 'cuda' ? `cuda (${cudaDevice()?.name}, ${tf32 ? 'tf32' : 'fp32'})` : backend;
     // The pure-JS cpu backend is ~50x slower than wasm: one rep keeps the run short.
     const r = backend === 'cpu' ? 1 : reps;
-    // The train step reads tensors synchronously, which the webgpu backend cannot do in Node.
-    if (wanted.includes('tiny') && backend !== 'webgpu') rows.push(await runTinyCase(name, label, r));
+    if (wanted.includes('tiny')) rows.push(await runTinyCase(name, label, r));
     for (const c of layers) rows.push(await runLayer(c, label, r));
     if (!values.json) console.error(`done: ${label}`);
   }

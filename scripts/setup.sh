@@ -5,7 +5,8 @@
 # dashboard test), kubectl (rendering k8s/; Debian's kubernetes-client when it is missing), g++
 # (the cuda backend's host driver compiles its kernels with it) and NVRTC from Debian non-free
 # (libnvrtc11.2: every cuda kernel source is compiled by the compile test; the non-free
-# component is added to apt's sources for it). Idempotent: a second run only rebuilds.
+# component is added to apt's sources for it), and Mesa's EGL/GLES (the webgpu test runs Dawn on
+# llvmpipe). Idempotent: a second run only rebuilds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +41,11 @@ if [ "${1:-}" = "--with-test-tools" ]; then
   if ! command -v g++ >/dev/null 2>&1; then
     echo "setup: installing g++ (apt)" >&2
     apt_install g++
+  fi
+  # EGL + OpenGL ES on Mesa's llvmpipe: the webgpu test runs Dawn's GLES backend on it.
+  if ! ldconfig -p | grep -q 'libEGL_mesa.so.0' || ! ldconfig -p | grep -q 'libGLESv2.so.2'; then
+    echo "setup: installing Mesa EGL/GLES (apt)" >&2
+    apt_install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri
   fi
   case "$(dpkg --print-architecture 2>/dev/null)" in
     amd64|arm64)

@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import { installKernelFixes } from './kernels.js';
 import { tf } from './tf.js';
 import { loadWebgpuBackend } from './webgpu.js';
-import type { BackendName, CudaConfig } from '../config/schema.js';
+import type { BackendName, CudaConfig, WebgpuConfig } from '../config/schema.js';
 import { cudaAbsence, loadCudaBackend } from './cuda/load.js';
 
 export type ActiveBackend = 'cuda' | 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
@@ -20,6 +20,8 @@ export type ActiveBackend = 'cuda' | 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
 export interface BackendOptions {
   /** The `cuda` config section (defaults when absent). */
   cuda?: Partial<CudaConfig>;
+  /** The `webgpu` config section (defaults when absent). */
+  webgpu?: { readonly dawn_options?: readonly string[]; readonly feature_level?: WebgpuConfig['feature_level'] };
 }
 
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
@@ -52,7 +54,8 @@ export async function selectBackend(requested: BackendName, log: Logger, options
   tf.env().set('PROD', true);
   installKernelFixes();
   if (requested === 'webgpu') {
-    log.info('backend selected', { backend: 'webgpu', adapter: await loadWebgpuBackend(), experimental: true });
+    const adapter = await loadWebgpuBackend({ dawnOptions: options.webgpu?.dawn_options, featureLevel: options.webgpu?.feature_level });
+    log.info('backend selected', { backend: 'webgpu', adapter });
     return 'webgpu';
   }
   if (requested === 'cuda') return selectCuda(options, log);

@@ -11,6 +11,7 @@ import { dataSchema, type DataConfig } from './sections/data.js';
 import { distSchema, type DistConfig } from './sections/distributed.js';
 import { modelSchema, type ModelConfig } from './sections/model.js';
 import { trainSchema, type TrainConfig } from './sections/train.js';
+import { webgpuSchema, type WebgpuConfig } from './sections/webgpu.js';
 
 export type BackendName = 'auto' | 'cuda' | 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
 
@@ -18,6 +19,7 @@ export interface InstructueConfig {
   name: string;
   backend: BackendName;
   cuda: CudaConfig;
+  webgpu: WebgpuConfig;
   seed: number;
   model: ModelConfig;
   data: DataConfig;
@@ -41,6 +43,7 @@ export const schema: convict.Schema<InstructueConfig> = {
   backend: { doc: 'tfjs backend: auto tries cuda (an NVIDIA GPU through libcuda, cuBLAS and NVRTC) when libcuda loads, then tensorflow (tfjs-node-gpu, tfjs-node), then wasm, then cpu; webgpu (needs the webgpu npm packages, see docs/gpu.md) is used only when named', format: oneOf(['auto', 'cuda', 'tensorflow', 'wasm', 'cpu', 'webgpu']), default: 'auto', env: 'INSTRUCTUE_BACKEND', arg: 'backend', identity: false },
   // Like the backend choice, which GPU and how it runs are not part of a run's identity.
   cuda: outsideIdentity(cudaSchema),
+  webgpu: outsideIdentity(webgpuSchema),
   seed: { doc: 'Seed for weights, data order and every random draw', format: 'int', default: 1234, arg: 'seed' },
   model: modelSchema,
   data: dataSchema,
@@ -49,4 +52,4 @@ export const schema: convict.Schema<InstructueConfig> = {
   control: outsideIdentity(controlSchema),
 };
 
-export type { CudaConfig, DataConfig, DistConfig, ModelConfig, TrainConfig };
+export type { CudaConfig, WebgpuConfig, DataConfig, DistConfig, ModelConfig, TrainConfig };
