@@ -73,9 +73,9 @@ export interface StepperState {
   v: Float32Array;
 }
 
-/** Host copy of a [rows, D] tensor. */
-function host(t: Tensor): Float32Array {
-  return t.dataSync() as Float32Array;
+/** Host copy of a tensor, read asynchronously (webgpu has no synchronous reads in Node). */
+async function host(t: Tensor): Promise<Float32Array> {
+  return (await t.data()) as Float32Array;
 }
 
 export class Stepper {
@@ -129,10 +129,12 @@ export class Stepper {
       let userLocal: Float32Array = new Float32Array(0);
       let answerLocal: Float32Array = new Float32Array(0);
       if (batch && useCl) {
-        tf.tidy(() => {
-          userLocal = host(model.userForward(batch, { withAnswer: false }).user_BD);
-          answerLocal = host(model.answerForward(batch));
-        });
+        const [user_BD, answer_BD] = tf.tidy(() => [model.userForward(batch, { withAnswer: false }).user_BD, model.answerForward(batch)]);
+        try {
+          [userLocal, answerLocal] = await Promise.all([host(user_BD!), host(answer_BD!)]);
+        } finally {
+          tf.dispose([user_BD!, answer_BD!]);
+        }
       }
       lap('pass1');
 
@@ -152,12 +154,17 @@ export class Stepper {
         const u = concatArrays(parts.map((p, r) => p.subarray(0, rowsPerRank[r]! * d)));
         const a = concatArrays(parts.map((p, r) => p.subarray(rowsPerRank[r]! * d, 2 * rowsPerRank[r]! * d)));
         const b = local.length;
-        [dUserLocal, dAnswerLocal] = tf.tidy(() => {
-          const out = contrastiveValueAndGrads(tf.tensor2d(u, [globalBatch, d]), tf.tensor2d(a, [globalBatch, d]), config.contrastive);
+        const uT = tf.tensor2d(u, [globalBatch, d]);
+        const aT = tf.tensor2d(a, [globalBatch, d]);
+        try {
+          const out = await contrastiveValueAndGrads(uT, aT, config.contrastive);
           lossCl = out.loss;
           const scale = config.alphaCl;
-          return [out.dUser_BD.slice([myOffset, 0], [b, d]).mul(scale), out.dAnswer_BD.slice([myOffset, 0], [b, d]).mul(scale)];
-        });
+          [dUserLocal, dAnswerLocal] = tf.tidy(() => [out.dUser_BD.slice([myOffset, 0], [b, d]).mul(scale), out.dAnswer_BD.slice([myOffset, 0], [b, d]).mul(scale)]);
+          tf.dispose([out.dUser_BD, out.dAnswer_BD]);
+        } finally {
+          tf.dispose([uT, aT]);
+        }
       }
       lap('loss');
 
@@ -165,7 +172,7 @@ export class Stepper {
       let grads = new Map<string, Float32Array>();
       let nllSum = 0;
       if (batch) {
-        ({ grads, nllSum } = this.localGradients(batch, dUserLocal, dAnswerLocal, globalTokens));
+        ({ grads, nllSum } = await this.localGradients(batch, dUserLocal, dAnswerLocal, globalTokens));
       }
       tf.dispose([dUserLocal, dAnswerLocal].filter((x): x is Tensor => x !== null));
       lap('pass2');
@@ -195,7 +202,7 @@ export class Stepper {
   }
 
   /** Gradient of ⟨U, dU⟩ + ⟨A, dA⟩ + α_lm·NLL/N_global with respect to every trainable tensor. */
-  private localGradients(batch: PreparedBatch, dUser: Tensor | null, dAnswer: Tensor | null, globalTokens: number): { grads: Map<string, Float32Array>; nllSum: number } {
+  private async localGradients(batch: PreparedBatch, dUser: Tensor | null, dAnswer: Tensor | null, globalTokens: number): Promise<{ grads: Map<string, Float32Array>; nllSum: number }> {
     const { model, config } = this;
     const useLm = config.alphaLm > 0;
     let nll: Tensor | null = null;
@@ -212,11 +219,15 @@ export class Stepper {
       return total as tf.Scalar;
     };
     const { value, grads } = tf.variableGrads(objective, model.store.trainableVariables());
-    const out = new Map<string, Float32Array>();
-    for (const [name, g] of Object.entries(grads)) out.set(model.store.nameOf(name), host(g));
-    const nllSum = nll ? host(nll)[0]! : 0;
-    tf.dispose([value, ...Object.values(grads), ...(nll ? [nll] : [])]);
-    return { grads: out, nllSum };
+    try {
+      const entries = Object.entries(grads);
+      const values = await Promise.all(entries.map(([, g]) => host(g)));
+      const out = new Map<string, Float32Array>(entries.map(([name], i) => [model.store.nameOf(name), values[i]!]));
+      const nllSum = nll ? (await host(nll))[0]! : 0;
+      return { grads: out, nllSum };
+    } finally {
+      tf.dispose([value, ...Object.values(grads), ...(nll ? [nll] : [])]);
+    }
   }
 
   /** A copy of the trainable values and the optimizer's state. */
