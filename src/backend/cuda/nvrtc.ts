@@ -17,7 +17,8 @@ import { nvrtcSpec } from './libs.js';
 
 type Fn = (...args: unknown[]) => number;
 
-const OPTIONS = ['-default-device', '--std=c++11'];
+// Nothing beyond the target: each NVRTC's default dialect compiles the kernels (no headers, plain C).
+const OPTIONS: string[] = [];
 
 export interface CompiledModule {
   /** CUBIN (ELF) or NUL-terminated PTX. */
