@@ -65,6 +65,9 @@ export class DeviceDriver implements CudaDriver {
     const env = opts.env ?? process.env;
     const { cu, found: libcuda } = loadLibcuda(env);
     this.cu = cu;
+    // The other two libraries first: a missing one fails before any GPU resource is taken.
+    const nvrtc = new Nvrtc(env);
+    const { blas, found: cublas } = loadCublas(env);
     const check = cuChecker(cu);
     this.check = check;
     check('cuInit', cu.cuInit(0));
@@ -120,7 +123,6 @@ export class DeviceDriver implements CudaDriver {
       release: (ev) => this.eventPool.push(ev),
     });
 
-    const nvrtc = new Nvrtc(env);
     this.compiled = nvrtc.compile(moduleSource(opts.kernels), nvrtc.targetFor(major[0]!, minor[0]!), undefined, opts.cacheDir);
     const mod = [null as unknown];
     check(`cuModuleLoadData (${this.compiled.kind} for ${this.compiled.target} from NVRTC ${nvrtc.version})`, cu.cuModuleLoadData(mod, this.compiled.image));
@@ -131,7 +133,6 @@ export class DeviceDriver implements CudaDriver {
       this.functions.set(k.name, fn[0]);
     }
 
-    const { blas, found: cublas } = loadCublas(env);
     this.blas = blas;
     const h = [null as unknown];
     cublasChecker('cublasCreate', blas.cublasCreate(h));
