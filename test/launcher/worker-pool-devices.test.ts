@@ -2,7 +2,7 @@
  * The local launcher's GPU assignment (cuda.worker_devices): real `instructue worker` processes
  * against a real nats-server (no coordinator, so they wait to join); each child's
  * CUDA_VISIBLE_DEVICES is read from /proc/<pid>/environ. Three workers on two GPUs get 0, 1, 0;
- * when the worker on GPU 1 dies, its replacement gets GPU 1 back. Without devices, children
+ * when the worker on GPU 1 dies, the pool's replacement (dist.max_restarts) gets GPU 1 back. Without devices, children
  * inherit the environment untouched.
  */
 import assert from 'node:assert/strict';
@@ -32,15 +32,14 @@ describe('worker pool GPU assignment', () => {
 
   it('spreads workers over the devices and gives a replacement the freed one', async () => {
     const logDir = mkdtempSync(join(tmpdir(), 'instructue-pool-'));
-    const pool = new WorkerPool({ natsUrl: nats().url, job: 'devices', logDir, log: silentLogger, devices: ['0', '1'], env: { CUDA_VISIBLE_DEVICES: 'inherited' } });
+    const pool = new WorkerPool({ natsUrl: nats().url, job: 'devices', logDir, log: silentLogger, maxRestarts: 1, devices: ['0', '1'], env: { CUDA_VISIBLE_DEVICES: 'inherited' } });
     try {
       pool.grow(3);
       assert.deepEqual(pool.alive, ['w0', 'w1', 'w2']);
       assert.deepEqual(pool.alive.map((id) => visibleDevices(pool.pid(id)!)), ['0', '1', '0']);
       assert.deepEqual([...pool.devices], [['w0', '0'], ['w1', '1'], ['w2', '0']]);
       pool.signal('w1', 'SIGKILL');
-      await until(() => !pool.alive.includes('w1'), 'w1 to exit');
-      pool.grow(3);
+      await until(() => pool.alive.includes('w3'), 'the replacement of w1');
       assert.deepEqual(pool.alive, ['w0', 'w2', 'w3']);
       assert.equal(visibleDevices(pool.pid('w3')!), '1');
     } finally {
@@ -52,7 +51,7 @@ describe('worker pool GPU assignment', () => {
 
   it('leaves CUDA_VISIBLE_DEVICES alone without devices', async () => {
     const logDir = mkdtempSync(join(tmpdir(), 'instructue-pool-'));
-    const pool = new WorkerPool({ natsUrl: nats().url, job: 'nodevices', logDir, log: silentLogger, env: { CUDA_VISIBLE_DEVICES: '3' } });
+    const pool = new WorkerPool({ natsUrl: nats().url, job: 'nodevices', logDir, log: silentLogger, maxRestarts: 0, env: { CUDA_VISIBLE_DEVICES: '3' } });
     try {
       pool.grow(1);
       assert.equal(visibleDevices(pool.pid('w0')!), '3');
