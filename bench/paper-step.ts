@@ -82,13 +82,13 @@ try {
   };
   prepared.dispose();
   const warm = performance.now();
-  await session.stepper.run(samples, comm);
+  await session.stepper.run([samples], comm);
   const warmupMs = performance.now() - warm;
   const split: StepTimings = { prepare: 0, pass1: 0, gather: 0, loss: 0, pass2: 0, allReduce: 0, optimizer: 0 };
   const steps = Number(values.steps);
   let tokens = 0;
   const stepMs = await median(async () => {
-    const r = await session.stepper.run(samples, comm);
+    const r = await session.stepper.run([samples], comm);
     tokens = r.tokens;
     for (const k of Object.keys(split) as (keyof StepTimings)[]) split[k] += r.timings[k] / steps;
   }, steps, 0);

@@ -31,7 +31,7 @@ async function twoSteps(backend: 'cpu' | 'webgpu') {
     const samples = await session.encode(session.shards.next(session.config.train.global_batch, 1).perRank[0]!);
     const steps: { loss: number; lossLm: number | null; lossCl: number | null; tensors: number }[] = [];
     for (let s = 0; s < 2; s++) {
-      const r = await session.stepper.run(samples, new LocalComm());
+      const r = await session.stepper.run([samples], new LocalComm());
       steps.push({ loss: r.loss, lossLm: r.lossLm, lossCl: r.lossCl, tensors: tf.memory().numTensors });
     }
     return steps;

@@ -86,7 +86,7 @@ export async function productPaths(backend: BackendName): Promise<void> {
   const { session, remove } = await tinySession(backend);
   try {
     const samples = await session.encode(session.shards.next(session.config.train.global_batch, 1).perRank[0]!);
-    await session.stepper.run(samples, new LocalComm());
+    await session.stepper.run([samples], new LocalComm());
     const model = session.built.model;
     embedEncoded(model, samples.slice(0, 4));
     const labels = Int32Array.from(samples.slice(0, 4), (_, i) => i % 2);

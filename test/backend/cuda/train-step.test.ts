@@ -28,7 +28,7 @@ async function train(backend: 'cpu' | 'cuda'): Promise<Run> {
     const samples = await session.encode(session.shards.next(session.config.train.global_batch, 1).perRank[0]!);
     const run: Run = { steps: [], params: new Float32Array(0), embeddings: new Float32Array(0), tensors: [tf.memory().numTensors] };
     for (let s = 0; s < 2; s++) {
-      const r = await session.stepper.run(samples, new LocalComm());
+      const r = await session.stepper.run([samples], new LocalComm());
       run.steps.push({ loss: r.loss, lossLm: r.lossLm, lossCl: r.lossCl, gradNorm: r.gradNorm });
       run.tensors.push(tf.memory().numTensors);
     }
