@@ -2,7 +2,8 @@
 # Installs what instructue needs on a fresh Debian machine with Node 20 (run as root), then
 # builds it: nats-server from apt when missing, npm packages from the lock file, the TypeScript
 # build. `--with-test-tools` also installs what the test suite drives: Debian's chromium (the
-# dashboard test) and kubectl (rendering k8s/; Debian's kubernetes-client when it is missing).
+# dashboard test), kubectl (rendering k8s/; Debian's kubernetes-client when it is missing) and
+# Debian's prometheus (promtool and the server, for the /metrics tests in test/control/).
 # Idempotent: a second run only rebuilds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,12 @@ if [ "${1:-}" = "--with-test-tools" ]; then
   if ! command -v kubectl >/dev/null 2>&1; then
     echo "setup: installing kubectl (apt: kubernetes-client)" >&2
     apt_install kubernetes-client
+  fi
+  if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+    echo "setup: installing prometheus (apt: promtool and the server the metrics tests start)" >&2
+    apt_install prometheus
+    # The tests start their own server on a free port; do not leave the package's service running.
+    if [ -d /run/systemd/system ]; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
   fi
 fi
 
