@@ -14,7 +14,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
 import { stepName } from '../checkpoint/store.js';
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
@@ -27,7 +26,7 @@ import { jobSubjects } from '../protocol/job-subjects.js';
 import type { JoinRequest, WorkerAssignment, WorkerEvent } from '../protocol/messages.js';
 import type { KeyValueStore } from '../transport/key-value.js';
 import type { Transport, TransportMessage } from '../transport/transport.js';
-import { ensureRunDir, rewindRunLogs, runPaths, type RunPaths } from '../train/run-dir.js';
+import { ensureRunDir, rewindRunLogs, runPaths, writeRunConfig, type RunPaths } from '../train/run-dir.js';
 import { writeCommit } from './commit-log.js';
 import { JobMetrics } from './job-metrics.js';
 import { JobRecordStore } from './job-record.js';
@@ -91,7 +90,7 @@ export class Coordinator {
   async start(): Promise<void> {
     const { config, transport } = this.opts;
     ensureRunDir(this.paths);
-    writeFileSync(this.paths.config, JSON.stringify(config, null, 2) + '\n');
+    writeRunConfig(this.paths, config);
     const previous = await this.records.read();
     if (previous && previous.runDir !== this.opts.out) this.log.warn('the job record names another run folder', { record: previous.runDir, out: this.opts.out });
     // A record of an unfinished job means its coordinator died: resume it, whatever the flags say.
