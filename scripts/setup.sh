@@ -5,8 +5,9 @@
 # dashboard test), kubectl (rendering k8s/; Debian's kubernetes-client when it is missing), g++
 # (the cuda backend's host driver compiles its kernels with it) and NVRTC from Debian non-free
 # (libnvrtc11.2: every cuda kernel source is compiled by the compile test; the non-free
-# component is added to apt's sources for it), and Mesa's EGL/GLES (the webgpu test runs Dawn on
-# llvmpipe). Idempotent: a second run only rebuilds.
+# component is added to apt's sources for it), Mesa's EGL/GLES (the webgpu test runs Dawn on
+# llvmpipe) and Debian's prometheus (promtool and the server, for the /metrics tests in
+# test/control/). Idempotent: a second run only rebuilds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,6 +55,12 @@ if [ "${1:-}" = "--with-test-tools" ]; then
         enable_debian_component non-free && apt_install libnvrtc11.2
       fi ;;
   esac
+  if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+    echo "setup: installing prometheus (apt: promtool and the server the metrics tests start)" >&2
+    apt_install prometheus
+    # The tests start their own server on a free port; do not leave the package's service running.
+    if [ -d /run/systemd/system ]; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
+  fi
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

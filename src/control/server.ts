@@ -5,7 +5,7 @@
  * `hello` (status + metrics history) and then every broadcast StatusEvent, and accepts
  * ControlRequests. Everything but `/healthz`, the page and (when public) `/metrics` needs the
  * bearer token. The server knows nothing about training: the coordinator passes `status()`,
- * `history()` and `onControl()`.
+ * `history()`, `metrics()` (its counters and histograms) and `onControl()`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +14,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { bearerToken, checkOpenBinding, TOKEN_HELP, tokenMatches, upgradeToken } from './auth.js';
+import type { MetricFamily } from './metrics-registry.js';
 import { contentTypeProblem, originProblem } from './origin.js';
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './prometheus.js';
 import { DEFAULT_DASHBOARD_DIR, serveDashboardFile } from './static-files.js';
@@ -30,6 +31,8 @@ export interface ControlServerOptions {
   metricsPublic: boolean;
   status(): JobStatus;
   history(): MetricsLine[];
+  /** The job's counters and histograms for `/metrics`, after the status gauges (absent: gauges only). */
+  metrics?(): readonly MetricFamily[];
   onControl(req: ControlRequest): Promise<ControlReply>;
   log: Logger;
   /** Folder of the dashboard files (default: the repo's `dashboard/`). */
@@ -81,7 +84,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     if (route === 'GET /metrics') {
       if (!opts.metricsPublic && !authorized(bearerToken(req))) return refuse(res);
       res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
-      res.end(renderMetrics(opts.status()));
+      res.end(renderMetrics(opts.status(), opts.metrics?.() ?? []));
       return;
     }
     if (url.pathname.startsWith('/api/')) {

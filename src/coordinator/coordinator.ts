@@ -3,7 +3,8 @@
  * The job's coordinator as a process part: it turns what arrives (joins, worker events,
  * heartbeat ticks, control requests) into `MembershipEvent`s, lets `membership.ts` decide, and
  * carries out the actions — messages to workers, the run folder's logs, the job record in KV,
- * the status stream. It is not in the data path: workers step on their own, exchanging
+ * the status stream — and hands every decision to the job's metrics (`job-metrics.ts`, rendered
+ * on `/metrics`). It is not in the data path: workers step on their own, exchanging
  * gradients with each other.
  *
  * Every worker event is a request and gets an answer saying whether the job is over, whether
@@ -17,6 +18,7 @@ import { stepName } from '../checkpoint/store.js';
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import { workerConfigOf } from '../config/worker-config.js';
+import type { MetricFamily } from '../control/metrics-registry.js';
 import type { ControlReply, ControlRequest, JobStatus, MetricsLine, StatusEvent } from '../control/status.js';
 import type { Logger } from '../log.js';
 import { answer, listen, send } from '../protocol/channel.js';
@@ -26,6 +28,7 @@ import type { KeyValueStore } from '../transport/key-value.js';
 import type { Transport, TransportMessage } from '../transport/transport.js';
 import { ensureRunDir, rewindRunLogs, runPaths, writeRunConfig, type RunPaths } from '../train/run-dir.js';
 import { writeCommit } from './commit-log.js';
+import { JobMetrics } from './job-metrics.js';
 import { JobRecordStore } from './job-record.js';
 import { decide, initialView, isOver, verdictFor, type JobView, type MembershipAction, type MembershipEvent, type MembershipPolicy } from './membership.js';
 import { findResumePoint } from './resume-point.js';
@@ -58,6 +61,7 @@ export class Coordinator {
   private readonly assignment: WorkerAssignment;
   private readonly log: Logger;
   private readonly listeners = new Set<(event: StatusEvent) => void>();
+  private readonly metrics = new JobMetrics();
   private readonly stops: Array<() => void> = [];
   private view: JobView;
   private history: MetricsLine[] = [];
@@ -91,6 +95,7 @@ export class Coordinator {
     if (previous && previous.runDir !== this.opts.out) this.log.warn('the job record names another run folder', { record: previous.runDir, out: this.opts.out });
     // A record of an unfinished job means its coordinator died: resume it, whatever the flags say.
     const crashed = previous !== null && ['running', 'reconfiguring', 'stopping', 'waiting'].includes(previous.state);
+    this.metrics.startedWithResumes(this.opts.resume || crashed ? (previous?.resumes ?? 0) + 1 : 0);
     if (this.opts.resume || crashed) {
       const why = crashed ? 'a previous coordinator of this job did not finish' : '--resume';
       const point = await findResumePoint(this.paths, config, this.opts.allowConfigChange, this.log);
@@ -120,18 +125,20 @@ export class Coordinator {
   }
 
   private onEvent(e: WorkerEvent, raw: TransportMessage): void {
-    this.apply(membershipEvent(e, Date.now()));
+    this.apply(membershipEvent(e, Date.now()), e);
     // Events are requests (retried until answered): the answer also tells a worker where it stands.
     if (raw.reply) answer(this.opts.transport, raw, { type: 'ack', incarnation: this.incarnation, ...verdictFor(this.view, e.workerId) });
   }
 
   // ---------------------------------------------------------------- decisions → effects
 
-  private apply(event: MembershipEvent): MembershipAction[] {
+  /** `message`: the worker's message behind `event` (the metrics read figures the event leaves out). */
+  private apply(event: MembershipEvent, message?: WorkerEvent): MembershipAction[] {
     const before = this.view;
     const { view, actions } = decide(this.view, event, this.policy);
     this.view = view;
     for (const action of actions) this.carryOut(action);
+    this.metrics.record({ event, message, before, after: view, actions });
     if (actions.length > 0 || view.phase !== before.phase || view.members.length !== before.members.length) this.emitStatus();
     return actions;
   }
@@ -215,6 +222,11 @@ export class Coordinator {
     return this.history;
   }
 
+  /** The job's counters and histograms for `/metrics` (src/coordinator/job-metrics.ts). */
+  metricFamilies(): MetricFamily[] {
+    return this.metrics.families();
+  }
+
   onStatusEvent(listener: (event: StatusEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -234,7 +246,7 @@ export class Coordinator {
       await this.records.write({
         job: this.opts.config.dist.job, incarnation: this.incarnation, state: this.view.phase, epoch: this.view.epoch,
         committedStep: this.view.committed.step, checkpoint: latest ? { step: latest.step, path: latest.path } : null,
-        runDir: this.opts.out, updatedAt: new Date().toISOString(),
+        runDir: this.opts.out, updatedAt: new Date().toISOString(), resumes: this.metrics.resumes,
       });
     } catch (err) {
       this.log.warn('could not write the job record (will retry on the next change)', { error: (err as Error).message });

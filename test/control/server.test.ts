@@ -167,7 +167,7 @@ describe('control server /metrics and open mode', () => {
     const res = await fetch(`${open.url}/metrics`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
-    assert.match(await res.text(), /^instructue_step 12$/m);
+    assert.match(await res.text(), /^instructue_committed_step 12$/m);
     await open.close();
 
     const { server: closed } = await start({ metricsPublic: false });
