@@ -21,7 +21,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   plot: { summary: 't-SNE picture of universal vs instruction-aware embeddings (paper Fig. 5) as SVG', load: async () => (await import('./commands/plot.js')).default },
   report: { summary: "the paper's Tables 2–3 on synthetic users: train, embed, tune, probe; writes docs/results.md", load: async () => (await import('./commands/report.js')).default },
   synth: { summary: 'generate synthetic multi-source users: UserQA training shards and a labelled evaluation set', load: async () => (await import('./commands/synth.js')).default },
-  import: { summary: 'turn your own event and user tables (CSV/JSONL) into UserQA shards, with rule-based answers', load: async () => (await import('./commands/import.js')).default },
+  import: { summary: 'turn your own event, wide and user tables (CSV/JSONL) into UserQA shards, with rule-based answers and labels', load: async () => (await import('./commands/import.js')).default },
+  vocab: { summary: 'learn a WordPiece vocabulary (tokenizer.json) from your UserQA data', load: async () => (await import('./commands/vocab.js')).default },
 };
 
 function help(): string {

@@ -10,8 +10,8 @@ import type { EncodeContext } from './collate.js';
 import type { TabularSchema } from './tabular.js';
 import type { BuiltModel } from '../model/build.js';
 
-/** The EncodeContext of `config` with the tokenizers of `built`. */
-export function encodeContextOf(config: Frozen<InstructueConfig>, built: BuiltModel, tabularSchema: TabularSchema): EncodeContext {
+/** The EncodeContext of `config` with the tokenizers of `built` (a built model, or just its tokenizers). */
+export function encodeContextOf(config: Frozen<InstructueConfig>, built: Pick<BuiltModel, 'decoderTokenizer' | 'encoderTokenizer'>, tabularSchema: TabularSchema): EncodeContext {
   return {
     decoderTokenizer: built.decoderTokenizer,
     encoderTokenizer: built.encoderTokenizer,
