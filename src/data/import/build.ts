@@ -21,6 +21,7 @@ import { isoToMs, normaliseTimestamp } from './time.js';
 import { checkWideHeader, wideColumns, wideEvents } from './wide.js';
 
 export interface ImportOptions {
+  /** Event tables; `SOURCE=FILE` reads a table without a source column, all of whose rows are of SOURCE. */
   events: string[];
   /** Wide tables (one row per user; the rules' `wide` patterns). */
   wide?: string[];
@@ -83,7 +84,11 @@ export async function buildImport(opts: ImportOptions): Promise<BuiltImport> {
     if (!u) users.set(String(id), (u = { events: [], attrs: {}, where: { file, line } }));
     return u;
   };
-  for (const file of opts.events) await readEvents(file, rules, user);
+  for (const arg of opts.events) {
+    const eq = arg.indexOf('=');
+    const named = eq > 0 && rules.sources.has(arg.slice(0, eq));
+    await readEvents(named ? arg.slice(eq + 1) : arg, rules, user, named ? arg.slice(0, eq) : null);
+  }
   for (const file of opts.wide ?? []) await readWide(file, rules, user);
   if (opts.users !== '') await readAttributes(opts.users, rules, user, new Set());
 
@@ -170,13 +175,15 @@ export async function buildImport(opts: ImportOptions): Promise<BuiltImport> {
   return { users: built.length, usersWithoutCut, events: counts, train, eval: evaluation };
 }
 
-async function readEvents(file: string, rules: ImportRules, user: (id: Cell | undefined, file: string, line: number) => RawUser): Promise<void> {
+async function readEvents(file: string, rules: ImportRules, user: (id: Cell | undefined, file: string, line: number) => RawUser, fixedSource: string | null): Promise<void> {
   const { columns } = rules;
   for await (const { line, row } of readTable(file)) {
-    const { [columns.user_id]: id, [columns.source]: rawSource, [columns.timestamp]: rawTs, ...fields } = row;
+    const { [columns.user_id]: id, [columns.timestamp]: rawTs, ...rest } = row;
+    const { [columns.source]: rawSource, ...fields } = fixedSource === null ? rest : { ...rest, [columns.source]: fixedSource };
     const u = user(id, file, line);
     const spec = rules.sources.get(String(rawSource));
     if (!spec) {
+      if (rawSource === undefined) throw new DataError(file, line, columns.source, `missing source; give the column "${columns.source}" (rules: columns.source), or read the whole table as one source with --events SOURCE=${file}`);
       throw new DataError(file, line, columns.source, `unknown source ${JSON.stringify(rawSource)}; map it to one of ${SOURCE_NAMES.join(', ')} under "sources" in the rules (${rules.file})`);
     }
     const ts = normaliseTimestamp(rawTs);

@@ -6,7 +6,7 @@
  *   + − * /, comparisons = != < <= > >=, and / or / not, parentheses, and functions:
  *   aggregates over a user's events  count sum mean min max top first last distinct (selector)
  *   attr(name) field(name) ratio(a, b) if(c, a[, b]) band(x, t1, l1, …, lN) anyof(x, a, b, …)
- *   has(x) default(x, y) abs(x)
+ *   has(x) default(x, y) abs(x) replace(text, from, to)
  *
  * An aggregate's argument is a selector (src/data/import/selector.ts), not an expression, so the
  * old form `count(bill.category=food delivery)` keeps working. A value can be missing
@@ -30,7 +30,7 @@ export type Expr =
 export const AGGREGATES = ['count', 'sum', 'mean', 'min', 'max', 'top', 'first', 'last', 'distinct'] as const;
 export type AggregateFn = (typeof AGGREGATES)[number];
 const FUNCTIONS: Record<string, [number, number]> = {
-  ratio: [2, 2], if: [2, 3], band: [3, Infinity], anyof: [2, Infinity], has: [1, 1], default: [2, 2], abs: [1, 1],
+  ratio: [2, 2], if: [2, 3], band: [4, Infinity], anyof: [2, Infinity], has: [1, 1], default: [2, 2], abs: [1, 1], replace: [3, 3],
 };
 
 /** What a template may use: events' fields (render templates) or a user's aggregates and attributes (answers, labels). */
@@ -241,7 +241,7 @@ class Parser {
     if (args.length < arity[0] || args.length > arity[1]) {
       throw new Error(`${fn}() takes ${arity[1] === Infinity ? `at least ${arity[0]}` : arity[0] === arity[1] ? arity[0] : `${arity[0]} or ${arity[1]}`} arguments; got ${args.length}`);
     }
-    if (fn === 'band' && args.length % 2 === 0) throw new Error('band(x, t1, l1, …, tN, lN, l_last) takes x, then threshold/label pairs, then the last label');
+    if (fn === 'band' && args.length % 2 === 1) throw new Error('band(x, t1, l1, …, tN, lN, l_last) takes x, then threshold/label pairs, then the last label');
     return { kind: 'call', fn, args };
   }
 
@@ -380,6 +380,10 @@ function call(fn: string, args: Expr[], scope: Scope): Value | undefined {
     case 'default': {
       const x = v(0);
       return x === undefined || x === '' ? v(1) : x;
+    }
+    case 'replace': {
+      const [x, from, to] = [v(0), v(1), v(2)];
+      return x === undefined || from === undefined || to === undefined ? undefined : formatValue(x).split(formatValue(from)).join(formatValue(to));
     }
     default: {
       const x = asNumber(v(0));
