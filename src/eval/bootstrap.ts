@@ -57,8 +57,8 @@ export function bootstrapAucKs(scores: ArrayLike<number>, labels: ArrayLike<numb
   return { aucSE: sd(aucs), ksSE: sd(kss), aucCI95: percentiles(aucs), ksCI95: percentiles(kss) };
 }
 
-/** AUC and KS with per-user multiplicities `w` (Σw over each class = n⁺ and n⁻). */
-function weightedAucKs(order: number[], groupEnd: number[], w: Float64Array, labels: ArrayLike<number>, nPos: number, nNeg: number): [number, number] {
+/** AUC and KS with per-user multiplicities `w` (Σw over each class = n⁺ and n⁻); exported for tests. */
+export function weightedAucKs(order: number[], groupEnd: number[], w: Float64Array, labels: ArrayLike<number>, nPos: number, nNeg: number): [number, number] {
   let negBelow = 0;
   let aucSum = 0;
   let tpr = 0;

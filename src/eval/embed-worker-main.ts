@@ -31,7 +31,7 @@ async function run(start: WorkerStart): Promise<void> {
       jobs: start.jobs, batch: start.batch, chunk: start.chunk,
       onProgress: (done) => void send({ type: 'progress', done }),
     });
-    await send({ type: 'result', files: files.map((f) => ({ embeddings: f.embeddings, userIds: f.userIds, d: f.d })) });
+    await send({ type: 'result', checkpoint: trained.checkpoint, files: files.map((f) => ({ embeddings: f.embeddings, userIds: f.userIds, d: f.d })) });
   } finally {
     await ds.close();
     trained.built.model.dispose();

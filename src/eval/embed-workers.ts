@@ -3,10 +3,10 @@
  * `embed --workers N`: the users of a data set split across N processes (tfjs on wasm is single
  * threaded, so processes are how embedding uses more cores). The parent indexes the data once
  * (the random-access index, src/data/dataset.ts, cached beside the data for the children), gives
- * each child a contiguous range of samples cut at chunk boundaries, and joins their rows in
- * sample order. Every decoder batch is then the same batch it would be in one process, and the
- * encoder pads each record on its own (src/eval/batched-embed.ts), so the result is bit-identical
- * to `--workers 1`. A failing child stops the others (by their pids) and its typed error is
+ * each child a contiguous range of samples cut at decoder-batch boundaries, and joins their rows
+ * in sample order. Every decoder batch is then the same batch it would be in one process, and
+ * the encoder pads each record on its own (src/eval/batched-embed.ts), so the result is
+ * bit-identical to `--workers 1`. A failing child stops the others (by their pids) and its typed error is
  * rethrown here.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -50,7 +50,7 @@ export interface WorkerStart {
 /** What a child sends back. */
 export type WorkerMessage =
   | { type: 'progress'; done: number }
-  | { type: 'result'; files: Array<{ embeddings: Float32Array; userIds: string[]; d: number }> }
+  | { type: 'result'; checkpoint: string; files: Array<{ embeddings: Float32Array; userIds: string[]; d: number }> }
   | { type: 'error'; error: WireError };
 
 const CHILD = fileURLToPath(new URL('./embed-worker-main.js', import.meta.url));
@@ -63,22 +63,23 @@ function fromWire(w: WireError): Error {
   return err;
 }
 
-/** Contiguous sample ranges for `workers` processes, cut at multiples of `chunk`. */
-export function workerRanges(size: number, chunk: number, workers: number): Array<[number, number]> {
-  const chunks = Math.ceil(size / chunk);
+/** Contiguous sample ranges for `workers` processes, cut at multiples of `unit` (the decoder batch). */
+export function workerRanges(size: number, unit: number, workers: number): Array<[number, number]> {
+  const units = Math.ceil(size / unit);
   return Array.from({ length: workers }, (_, w): [number, number] => [
-    Math.min(size, Math.floor((w * chunks) / workers) * chunk),
-    Math.min(size, Math.floor(((w + 1) * chunks) / workers) * chunk),
+    Math.min(size, Math.floor((w * units) / workers) * unit),
+    Math.min(size, Math.floor(((w + 1) * units) / workers) * unit),
   ]).filter(([a, b]) => b > a);
 }
 
-export async function embedInWorkers(opts: WorkerEmbedOptions): Promise<EmbeddingsFile[]> {
+/** Embeds in child processes; returns one file per job and the checkpoint the children used. */
+export async function embedInWorkers(opts: WorkerEmbedOptions): Promise<{ files: EmbeddingsFile[]; checkpoint: string }> {
   if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new UsageError(`--workers must be a positive integer; got ${opts.workers}`);
   const chunk = Math.max(1, Math.round(opts.chunk / opts.batch)) * opts.batch;
   const ds = await Dataset.open(opts.data, { onInvalid: opts.onInvalid });
   const size = ds.size;
   await ds.close();
-  const ranges = workerRanges(size, chunk, opts.workers);
+  const ranges = workerRanges(size, opts.batch, opts.workers);
   const done = ranges.map(() => 0);
   const children: ChildProcess[] = [];
   const stopAll = () => {
@@ -115,7 +116,7 @@ export async function embedInWorkers(opts: WorkerEmbedOptions): Promise<Embeddin
       };
       child.send(start_);
     })));
-    return opts.jobs.map((_, j) => {
+    const files = opts.jobs.map((_, j) => {
       const parts = results.map((r) => r.files[j]!);
       const d = parts[0]?.d ?? 0;
       const n = parts.reduce((a, p) => a + p.userIds.length, 0);
@@ -127,6 +128,7 @@ export async function embedInWorkers(opts: WorkerEmbedOptions): Promise<Embeddin
       }
       return { embeddings, n, d, userIds: parts.flatMap((p) => p.userIds) };
     });
+    return { files, checkpoint: results[0]?.checkpoint ?? '' };
   } catch (err) {
     stopAll();
     throw err;

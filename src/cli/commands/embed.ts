@@ -7,7 +7,8 @@
  * across N processes. A progress line goes to stderr.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { loadConfig } from '../../config/load.js';
 import { readSamples } from '../../data/reader.js';
 import { listDataFiles } from '../../data/files.js';
 import { isBlank, readLines } from '../../data/lines.js';
@@ -19,6 +20,7 @@ import { readInstructionTokens } from '../../eval/instruction-tokens-file.js';
 import { ConfigError, UsageError } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { loadTrainedModel } from '../../train/load-trained.js';
+import { runPaths } from '../../train/run-dir.js';
 import type { BackendName } from '../../config/schema.js';
 import { Progress } from '../progress.js';
 import { intFlag, parseFlags, required, type Command } from '../command.js';
@@ -108,15 +110,12 @@ const command: Command = {
     let files: EmbeddingsFile[];
     let checkpoint: string;
     if (workers > 1) {
-      // The parent only joins rows; each child loads the model (and reports a bad --run itself).
-      const trained = await loadTrainedModel({ run: values.run, checkpoint: values.checkpoint, log, backend });
-      checkpoint = trained.checkpoint;
-      const onInvalid = trained.config.data.on_invalid;
-      trained.built.model.dispose();
-      files = await embedInWorkers({
+      // Each child loads the model; the parent only reads the run's data policy and joins rows.
+      const onInvalid = loadConfig({ file: runPaths(values.run ?? dirname(dirname(required(values.checkpoint, 'run or --checkpoint', usage)))).config, env: {} }).data.on_invalid;
+      ({ files, checkpoint } = await embedInWorkers({
         run: values.run, checkpoint: values.checkpoint, backend, data, onInvalid, jobs, batch, chunk, workers,
         onProgress: (done) => progress.update(done),
-      });
+      }));
     } else {
       const trained = await loadTrainedModel({ run: values.run, checkpoint: values.checkpoint, log, backend });
       checkpoint = trained.checkpoint;

@@ -65,7 +65,10 @@ function parseCondition(text: string, where: string): Condition {
   const arg = m[2]!.trim();
   if (op === '=' || op === '!=') return { op, text: unquote(arg) };
   if (op === 'in') return { op, values: list(arg, where) };
-  if (op === '~') return { op, words: (arg.startsWith('[') ? list(arg, where) : [unquote(arg)]).map((w) => w.toLowerCase()) };
+  if (op === '~') {
+    if (arg === '') throw new Error(`${where}: ~ needs a word or a list [a, b]`);
+    return { op, words: (arg.startsWith('[') ? list(arg, where) : [unquote(arg)]).map((w) => w.toLowerCase()) };
+  }
   const number = Number(arg);
   if (arg === '' || !Number.isFinite(number)) throw new Error(`${where}: ${op} needs a number; got "${arg}"`);
   return { op: op as '<' | '<=' | '>' | '>=', number };
