@@ -49,7 +49,8 @@ function evalHalfLine(r: ReportResult): string {
   const noise = ses.length === 0
     ? 'single-scenario differences of a few points may be within noise'
     : `the standard errors after ± (a stratified bootstrap of the evaluation half, ${r.params.bootstrap ?? 1000} replicates, with the fitted probe held fixed) run from ${pct(Math.min(...ses))} to ${pct(Math.max(...ses))} AUC points, so single-scenario differences smaller than about twice that are within noise`;
-  return `Evaluation half (positives/users): ${halves}. In every cell ${noise}; the mean column's ± is √(Σ SE²)/6, as if the scenarios were independent. The win counts over six scenarios and the means are steadier.`;
+  const mean = ses.length === 0 ? '' : "; the mean column's ± is √(Σ SE²)/6, as if the scenarios were independent";
+  return `Evaluation half (positives/users): ${halves}. In every cell ${noise}${mean}. The win counts over six scenarios and the means are steadier.`;
 }
 
 function tuningTable(r: ReportResult): string {
@@ -83,6 +84,11 @@ function textBudget(r: ReportResult): unknown {
   return r.runs.find((run) => run.key === 'text_only')?.overrides['data.max_text_tokens'] ?? 'data.max_text_tokens';
 }
 
+/** What a table cell holds (results written before standard errors were reported have none). */
+function units(r: ReportResult): string {
+  return r.main.some((row) => row.mean.aucSE !== undefined) ? 'AUC % ± SE / KS ± SE' : 'AUC % / KS';
+}
+
 /** The whole results.md. */
 export function reportMarkdown(r: ReportResult): string {
   return [
@@ -94,7 +100,7 @@ export function reportMarkdown(r: ReportResult): string {
     '',
     setup(r),
     '',
-    '## Table 2: main results (AUC % ± SE / KS ± SE)',
+    `## Table 2: main results (${units(r)})`,
     '',
     table(r.main),
     '',
@@ -102,7 +108,7 @@ export function reportMarkdown(r: ReportResult): string {
     '',
     evalHalfLine(r),
     '',
-    '## Table 3: ablations (universal embedding, AUC % ± SE / KS ± SE)',
+    `## Table 3: ablations (universal embedding, ${units(r)})`,
     '',
     table(r.ablation),
     '',
