@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load.js';
-import { encodeContextOf } from '../src/data/encode-context.js';
+import { encodeContextOf } from '../src/model/encode-context.js';
 import { encodeSample } from '../src/data/collate.js';
 import { readSamples } from '../src/data/reader.js';
 import { SCENARIO_INSTRUCTIONS } from '../src/data/synth/scenarios.js';
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     writeSynth({ out: dir, users: 200, evalUsers: users, shards: 2, gzip: false, seed: 5, difficulty: 0.5, pairsPerUser: 3, maxEvents: 10 });
     const runDir = join(dir, 'run');
     const config = loadConfig({ file: join(ROOT, 'configs/tiny.json'), env: {}, overrides: { 'data.train': join(dir, 'train'), backend: 'wasm', 'train.steps': 2, 'train.checkpoint_every': 0 } });
-    await trainLocal({ config, out: runDir, resume: false, allowConfigChange: false, log: silentLogger, progress: false });
+    await trainLocal({ config, out: runDir, resume: false, allowConfigChange: false, log: silentLogger });
     const data = join(dir, 'eval');
     const half = Math.ceil(users / 2);
     const lines = readFileSync(join(data, 'part-00000.jsonl'), 'utf8').split('\n').filter(Boolean);

@@ -17,7 +17,7 @@
  *   for (const w of budget.warnings) log.warn(w);
  */
 import type { ModelConfig } from '../config/sections/model.js';
-import type { TextTokenizer } from '../model/tokenizer.js';
+import type { TextTokenizer } from '../tokenizers/tokenizer.js';
 import type { EncodeContext } from './collate.js';
 import { LINE_SEPARATOR, PREAMBLE, INSTRUCTION_PREFIX } from './render-templates.js';
 import { recentEvents, renderEvent, renderTabular } from './render.js';

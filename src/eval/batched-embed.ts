@@ -23,7 +23,7 @@ import { tf, type Tensor } from '../backend/tf.js';
 import { encodeSample, type EncodeContext } from '../data/collate.js';
 import { SOURCE_NAMES, type EncodedSample, type Sample } from '../data/types.js';
 import { ConfigError, UsageError } from '../errors.js';
-import type { EncoderTokenizer } from '../model/tokenizer.js';
+import type { EncoderTokenizer } from '../tokenizers/tokenizer.js';
 import type { InstructUE, PreparedBatch } from '../model/instructue.js';
 import { layoutAnswers, layoutPrompts } from '../model/layout.js';
 import { instructionTensor, withInstruction } from './instruction-input.js';

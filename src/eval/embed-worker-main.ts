@@ -5,7 +5,7 @@
  * the batched path and sends the rows back over IPC. Errors go back as `{name, code, message}`.
  */
 import { Dataset } from '../data/dataset.js';
-import { encodeContextOf } from '../data/encode-context.js';
+import { encodeContextOf } from '../model/encode-context.js';
 import type { Sample } from '../data/types.js';
 import { toWire } from '../errors.js';
 import { createLogger } from '../log.js';

@@ -55,6 +55,12 @@ export function truncateAfterStep(file: string, step: number): void {
   renameSync(tmp, file);
 }
 
+/** Cuts both logs back to `step`: the steps after it will be recomputed (resume, rollback). */
+export function rewindRunLogs(paths: RunPaths, step: number): void {
+  truncateAfterStep(paths.consumed, step);
+  truncateAfterStep(paths.metrics, step);
+}
+
 /** All JSON lines of a log (skipping a torn last line). */
 export function readJsonLines<T>(file: string): T[] {
   if (!existsSync(file)) return [];

@@ -15,12 +15,14 @@
  *    every rank, so replicas stay equal without broadcasting weights.
  *
  * With one worker the gather and the sum are identities (LocalComm); nothing else changes.
+ * The cluster (`StepComm`) is an argument of each step: a rank's membership epoch can change
+ * between steps.
  */
 import { performance } from 'node:perf_hooks';
 import { tf, type Tensor } from '../backend/tf.js';
 import type { EncodedSample } from '../data/types.js';
 import type { InstructUE, PreparedBatch } from '../model/instructue.js';
-import { AdamW, clipGlobalNorm, type AdamWConfig, type AdamWState } from './adamw.js';
+import { AdamW, clipGlobalNorm, type AdamWConfig } from './adamw.js';
 import { concatArrays, type StepComm } from './comm.js';
 import { flatLayout, flattenGradients, readFlat, writeFlat, type FlatLayout } from './flat.js';
 import { contrastiveValueAndGrads, type ContrastiveOptions } from './losses.js';
@@ -62,8 +64,13 @@ export interface StepResult {
   timings: StepTimings;
 }
 
+/** The stepper's share of the training state (`TrainState` without the data position). */
 export interface StepperState {
-  optimizer: AdamWState;
+  /** Optimizer steps taken. */
+  step: number;
+  params: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
 }
 
 /** Host copy of a [rows, D] tensor. */
@@ -76,8 +83,7 @@ export class Stepper {
   private readonly optimizer: AdamW;
   private params: Float32Array;
 
-  /** `comm` is replaced per membership epoch by distributed workers. */
-  constructor(readonly model: InstructUE, readonly config: StepConfig, public comm: StepComm) {
+  constructor(readonly model: InstructUE, readonly config: StepConfig) {
     this.layout = flatLayout(model.store);
     this.optimizer = new AdamW(this.layout.total, config.adamw);
     this.params = readFlat(model.store, this.layout);
@@ -94,12 +100,13 @@ export class Stepper {
   }
 
   /**
-   * Runs one step on this rank's samples (possibly none in an epoch's tail). `signals` ride
-   * along with the gradient all-reduce and come back summed over ranks, so every rank learns,
-   * at the same step, that some rank asked to pause (the stop flag of a checkpointed stop).
+   * Runs one step on this rank's samples (possibly none in an epoch's tail) in the world of
+   * `comm`. `signals` ride along with the gradient all-reduce and come back summed over ranks,
+   * so every rank learns, at the same step, that some rank asked to pause (the stop flag of a
+   * checkpointed stop).
    */
-  async run(local: EncodedSample[], signals: Float32Array = new Float32Array(0)): Promise<StepResult> {
-    const { model, config, comm } = this;
+  async run(local: EncodedSample[], comm: StepComm, signals: Float32Array = new Float32Array(0)): Promise<StepResult> {
+    const { model, config } = this;
     const step = this.step + 1;
     const d = model.hidden;
     const t: StepTimings = { prepare: 0, pass1: 0, gather: 0, loss: 0, pass2: 0, allReduce: 0, optimizer: 0 };
@@ -212,15 +219,17 @@ export class Stepper {
     return { grads: out, nllSum };
   }
 
-  toState(): StepperState {
-    return { optimizer: this.optimizer.toState() };
+  /** A copy of the trainable values and the optimizer's state. */
+  state(): StepperState {
+    const { step, m, v } = this.optimizer.toState();
+    return { step, params: this.params.slice(), m, v };
   }
 
-  /** Restores the optimizer and sets the trainable values (which must match `params`). */
-  fromState(state: StepperState, params: Float32Array): void {
-    if (params.length !== this.layout.total) throw new Error(`checkpoint has ${params.length} trainable values, the model ${this.layout.total}`);
-    this.optimizer.fromState(state.optimizer);
-    this.params = params.slice();
+  /** Restores the optimizer and sets the trainable values (copied). */
+  load(state: StepperState): void {
+    if (state.params.length !== this.layout.total) throw new Error(`the state has ${state.params.length} trainable values, the model ${this.layout.total}`);
+    this.optimizer.fromState({ step: state.step, m: state.m, v: state.v });
+    this.params = state.params.slice();
     writeFlat(this.model.store, this.layout, this.params);
   }
 }

@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { budgetLayoutOf, formatLengthBudget, measureLengthBudget } from '../../src/data/length-budget.js';
 import type { EncodeContext } from '../../src/data/collate.js';
 import type { UserQARecord } from '../../src/data/types.js';
-import { encoderTokenizerFromJson, textTokenizerFromJson, wordPieceTokenizerJson } from '../../src/model/hf-tokenizer.js';
+import { encoderTokenizerFromJson, textTokenizerFromJson, wordPieceTokenizerJson } from '../../src/tokenizers/hf-tokenizer.js';
 import { tempDir } from './helpers.js';
 
 const { dir, cleanup } = tempDir('length-budget');

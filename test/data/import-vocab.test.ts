@@ -12,8 +12,8 @@ import { after, describe, it } from 'node:test';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { readSamples } from '../../src/data/reader.js';
 import { CorpusReader } from '../../src/data/vocab-corpus.js';
-import { loadEncoderTokenizer, loadTextTokenizer } from '../../src/model/hf-tokenizer.js';
-import { trainWordPiece, WordCounter } from '../../src/model/wordpiece-trainer.js';
+import { loadEncoderTokenizer, loadTextTokenizer } from '../../src/tokenizers/hf-tokenizer.js';
+import { trainWordPiece, WordCounter } from '../../src/tokenizers/wordpiece-trainer.js';
 import { tempDir } from './helpers.js';
 
 const { dir, cleanup } = tempDir('vocab');

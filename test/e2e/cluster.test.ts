@@ -34,7 +34,7 @@ describe('distributed training over NATS', () => {
   it('2 and 4 workers with local batch b match one worker with batch N·b (loss at step 1 to 1e-6, weights after 5 steps to 1e-5)', async () => {
     const config = clusterConfig(data.train, { 'train.steps': 5, 'train.global_batch': 8 });
     const single = join(root, 'single');
-    await trainLocal({ config, out: single, resume: false, allowConfigChange: false, log: silentLogger, progress: false });
+    await trainLocal({ config, out: single, resume: false, allowConfigChange: false, log: silentLogger });
     const reference = readJsonLines<{ loss_cl: number; loss_lm: number }>(join(single, 'metrics.jsonl'));
     for (const workers of [2, 4]) {
       const out = join(root, `exact-${workers}`);

@@ -15,7 +15,7 @@ import { embedEncoded, embedUsers, withInstruction } from '../../src/eval/embed.
 import { embedMany } from '../../src/eval/batched-embed.js';
 import { encodeSample } from '../../src/data/collate.js';
 import { readEmbeddingsFile } from '../../src/eval/embeddings-file.js';
-import { encodeContextOf } from '../../src/data/encode-context.js';
+import { encodeContextOf } from '../../src/model/encode-context.js';
 import { writeInstructionTokens, type InstructionTokens } from '../../src/eval/instruction-tokens-file.js';
 import { instructionVectorsFromIds } from '../../src/eval/instruction-tuning.js';
 import { silentLogger } from '../../src/log.js';

@@ -11,7 +11,7 @@ import { baselineFeatures } from '../../src/eval/baseline.js';
 import { readTabularSchema } from '../../src/data/tabular-file.js';
 import type { UserQARecord } from '../../src/data/types.js';
 import { synthData } from '../helpers/synth-data.js';
-import { writeSafetensors } from '../../src/model/safetensors.js';
+import { writeSafetensors } from '../../src/weights/safetensors.js';
 import { Rng } from '../../src/util/rng.js';
 
 const root = new URL('../../../', import.meta.url).pathname; // dist/test/eval → repo root

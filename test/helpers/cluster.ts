@@ -7,14 +7,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stepName } from '../../src/checkpoint/store.js';
-import { TRAINABLE_FILE } from '../../src/checkpoint/training-checkpoint.js';
+import { TRAINABLE_FILE } from '../../src/train/checkpoint.js';
 import { loadConfig, type Frozen } from '../../src/config/load.js';
 import type { InstructueConfig } from '../../src/config/schema.js';
 import type { Coordinator, JobOutcome } from '../../src/coordinator/coordinator.js';
 import { trainCluster } from '../../src/launcher/local-cluster.js';
 import type { WorkerPool } from '../../src/launcher/worker-pool.js';
 import { silentLogger } from '../../src/log.js';
-import { parseSafetensors } from '../../src/model/safetensors.js';
+import { parseSafetensors } from '../../src/weights/safetensors.js';
+import { concatArrays } from '../../src/train/comm.js';
 import { readJsonLines } from '../../src/train/run-dir.js';
 
 /** Collective deadline of the test runs (faults are detected within it). */
@@ -39,7 +40,7 @@ export interface ClusterRun {
 /** trainCluster with a hook that sees the coordinator and the worker pool once they are up. */
 export async function runCluster(config: Frozen<InstructueConfig>, out: string, workers: number, extra: { natsUrl?: string; resume?: boolean; during?: (c: { coordinator: Coordinator; pool: WorkerPool }) => void } = {}): Promise<JobOutcome> {
   return trainCluster({
-    config, out, workers, natsUrl: extra.natsUrl ?? '', resume: extra.resume ?? false, allowConfigChange: false, progress: false, log: silentLogger,
+    config, out, workers, natsUrl: extra.natsUrl ?? '', resume: extra.resume ?? false, allowConfigChange: false, log: silentLogger,
     onReady: (cluster) => extra.during?.(cluster),
   });
 }
@@ -60,14 +61,7 @@ export function atStep(coordinator: Coordinator, step: number): Promise<void> {
 export function weights(run: string, step: number): Float32Array {
   const parsed = parseSafetensors(readFileSync(join(run, 'checkpoints', stepName(step), TRAINABLE_FILE)), TRAINABLE_FILE);
   const names = [...parsed.tensors.keys()].sort();
-  const parts = names.map((n) => parsed.tensors.get(n)!.data as Float32Array);
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatArrays(names.map((n) => parsed.tensors.get(n)!.data as Float32Array));
 }
 
 /** ‖a − b‖₂ / ‖b‖₂ and max |a − b|. */

@@ -21,12 +21,12 @@ const config: StepConfig = {
 /** Runs `steps` steps with the global batches split over `world` in-process ranks. */
 async function run(world: number, batches: EncodedSample[][], steps: number): Promise<{ results: StepResult[][]; params: Float32Array[] }> {
   const comms: StepComm[] = world === 1 ? [new LocalComm()] : inProcessGroup(world);
-  const steppers = comms.map((comm) => new Stepper(tinyModel(), config, comm));
+  const steppers = comms.map(() => new Stepper(tinyModel(), config));
   const results: StepResult[][] = [];
   for (let s = 0; s < steps; s++) {
     const global = batches[s]!;
     const per = global.length / world;
-    results.push(await Promise.all(steppers.map((st, r) => st.run(global.slice(r * per, (r + 1) * per)))));
+    results.push(await Promise.all(steppers.map((st, r) => st.run(global.slice(r * per, (r + 1) * per), comms[r]!))));
   }
   const params = steppers.map((st) => st.parameters.slice());
   steppers.forEach((st) => st.model.dispose());
@@ -74,8 +74,8 @@ describe('train step', () => {
   it('a rank with no samples still takes part and keeps replicas equal', async () => {
     const batches = [randomSamples(3, 'tail')];
     const comms = inProcessGroup(2);
-    const steppers = comms.map((comm) => new Stepper(tinyModel(), config, comm));
-    const [a, b] = await Promise.all([steppers[0]!.run(batches[0]!), steppers[1]!.run([])]);
+    const steppers = comms.map(() => new Stepper(tinyModel(), config));
+    const [a, b] = await Promise.all([steppers[0]!.run(batches[0]!, comms[0]!), steppers[1]!.run([], comms[1]!)]);
     assert.equal(a.globalBatch, 3);
     assert.equal(b.lossCl, a.lossCl);
     assert.deepEqual(steppers[0]!.parameters, steppers[1]!.parameters);
@@ -83,10 +83,11 @@ describe('train step', () => {
   });
 
   it('leaves no tensors behind over 20 steps', async () => {
-    const stepper = new Stepper(tinyModel(), config, new LocalComm());
-    await stepper.run(randomSamples(4, 'warm'));
+    const stepper = new Stepper(tinyModel(), config);
+    const comm = new LocalComm();
+    await stepper.run(randomSamples(4, 'warm'), comm);
     const before = tf.memory().numTensors;
-    for (let s = 0; s < 20; s++) await stepper.run(randomSamples(4, `leak-${s}`));
+    for (let s = 0; s < 20; s++) await stepper.run(randomSamples(4, `leak-${s}`), comm);
     assert.equal(tf.memory().numTensors, before);
     stepper.model.dispose();
   });

@@ -12,7 +12,7 @@ import { loadConfig } from '../../config/load.js';
 import { readSamples } from '../../data/reader.js';
 import { listDataFiles } from '../../data/files.js';
 import { isBlank, readLines } from '../../data/lines.js';
-import { encodeContextOf } from '../../data/encode-context.js';
+import { encodeContextOf } from '../../model/encode-context.js';
 import { embedMany, type EmbedJob } from '../../eval/batched-embed.js';
 import { embedInWorkers } from '../../eval/embed-workers.js';
 import { writeEmbeddingsFile, type EmbeddingsFile } from '../../eval/embeddings-file.js';
@@ -23,7 +23,8 @@ import { loadTrainedModel } from '../../train/load-trained.js';
 import { runPaths } from '../../train/run-dir.js';
 import type { BackendName } from '../../config/schema.js';
 import { Progress } from '../progress.js';
-import { intFlag, parseFlags, required, type Command } from '../command.js';
+import { intFlag, parseFlags, required } from '../../config/flags.js';
+import type { Command } from '../command.js';
 
 const usage = `usage: instructue embed (--run RUN | --checkpoint DIR) --data FILE --out FILE|DIR [flags]
 
@@ -84,7 +85,6 @@ function jobsOf(values: { instruction?: string; instructions?: string; 'instruct
 
 const command: Command = {
   name: 'embed',
-  summary: 'write user embeddings (universal or instruction-aware, several instructions in one pass) of a UserQA file',
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, {

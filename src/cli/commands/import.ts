@@ -8,14 +8,15 @@
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../config/load.js';
 import { UsageError, ConfigError } from '../../errors.js';
-import { encodeContextOf } from '../../data/encode-context.js';
+import { encodeContextOf } from '../../model/encode-context.js';
 import { buildImport, DEFAULT_SPLIT_SEED, type BuiltImport } from '../../data/import/build.js';
 import { loadImportRules } from '../../data/import/rules.js';
 import { inferImportSchema, writeImport } from '../../data/import/write.js';
 import { budgetLayoutOf, formatLengthBudget, LengthBudgetMeter, type LengthBudget } from '../../data/length-budget.js';
+import { SYNTH_LEXICON } from '../../data/synth/lexicon.js';
 import { loadTokenizers } from '../../model/build.js';
-import { intFlag, numberFlag, parseFlags, required, type Command } from '../command.js';
-import { parseSets } from './train.js';
+import { intFlag, numberFlag, parseFlags, parseSets, required } from '../../config/flags.js';
+import type { Command } from '../command.js';
 
 /** The tiny preset of this checkout (dist/src/cli/commands → repo root). */
 const TINY_PRESET = fileURLToPath(new URL('../../../../configs/tiny.json', import.meta.url));
@@ -50,7 +51,6 @@ examples in configs/import/.
 
 const command: Command = {
   name: 'import',
-  summary: 'turn your own event, wide and user tables (CSV/JSONL) into UserQA shards, with rule-based answers and labels',
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, {
@@ -101,7 +101,8 @@ const command: Command = {
 
 /** The length budget of the records to be written, on up to `maxUsers` users spread evenly over the id order. */
 async function measure(built: BuiltImport, config: ReturnType<typeof loadConfig>, threshold: number, maxUsers: number): Promise<LengthBudget> {
-  const tokenizers = await loadTokenizers(config.model);
+  // The run's tokenizers without its weights; the built-in vocabulary is the one src/train/run-model.ts gives the tiny preset.
+  const tokenizers = await loadTokenizers(config.model, SYNTH_LEXICON);
   const context = encodeContextOf(config, tokenizers, inferImportSchema(built));
   const users = [...(built.train?.users ?? []), ...(built.eval?.users ?? [])];
   const stride = Math.max(1, Math.ceil(users.length / Math.max(1, maxUsers)));

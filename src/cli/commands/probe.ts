@@ -18,7 +18,8 @@ import { DEFAULT_REPLICATES } from '../../eval/bootstrap.js';
 import { readEmbeddingsFile } from '../../eval/embeddings-file.js';
 import { loadProbeLabels } from '../../eval/probe-labels.js';
 import { DEFAULT_SPLIT_SEED, formatComparisonMarkdown, formatProbeMarkdown, runProbe, type ProbeOptions, type ProbeResult } from '../../eval/probe.js';
-import { intFlag, numberFlag, parseFlags, required, type Command } from '../command.js';
+import { intFlag, numberFlag, parseFlags, required } from '../../config/flags.js';
+import type { Command } from '../command.js';
 
 const usage = `usage: instructue probe (--embeddings FILE | --baseline) --labels FILE [flags]
 
@@ -41,7 +42,6 @@ bootstrap standard errors, on the other half (paper §4.1).
 
 const command: Command = {
   name: 'probe',
-  summary: 'linear probe (logistic regression, AUC/KS ± SE per scenario) on exported embeddings, with a baseline',
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, {

@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../config/load.js';
-import { encodeContextOf } from '../../data/encode-context.js';
+import { encodeContextOf } from '../../model/encode-context.js';
 import { budgetLayoutOf, LengthBudgetMeter, type LengthBudget } from '../../data/length-budget.js';
 import { readSamples } from '../../data/reader.js';
 import { findTabularSchema, readTabularSchema } from '../../data/tabular-file.js';
@@ -18,10 +18,11 @@ import type { UserQARecord } from '../../data/types.js';
 import { CorpusReader, PROMPT_TEXTS } from '../../data/vocab-corpus.js';
 import { UsageError } from '../../errors.js';
 import { loadTokenizers } from '../../model/build.js';
-import { encoderTokenizerFromJson, textTokenizerFromJson, WORDPIECE_TOKENIZER_CONFIG } from '../../model/hf-tokenizer.js';
-import { trainWordPiece, WordCounter } from '../../model/wordpiece-trainer.js';
-import { intFlag, parseFlags, required, type Command } from '../command.js';
-import { parseSets } from './train.js';
+import { encoderTokenizerFromJson, textTokenizerFromJson, WORDPIECE_TOKENIZER_CONFIG } from '../../tokenizers/hf-tokenizer.js';
+import { trainWordPiece, WordCounter } from '../../tokenizers/wordpiece-trainer.js';
+import { intFlag, parseFlags, parseSets, required } from '../../config/flags.js';
+import { SYNTH_LEXICON } from '../../data/synth/lexicon.js';
+import type { Command } from '../command.js';
 
 const TINY_PRESET = fileURLToPath(new URL('../../../../configs/tiny.json', import.meta.url));
 
@@ -55,7 +56,6 @@ interface VocabSummary {
 
 const command: Command = {
   name: 'vocab',
-  summary: 'learn a WordPiece vocabulary (tokenizer.json) from your UserQA data',
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, {
@@ -94,7 +94,8 @@ const command: Command = {
       for (let i = 0; i < records.length; i += stride) meter.add(records[i]!);
       return meter.result();
     };
-    const before = measure(await loadTokenizers(config.model));
+    // The config's own tokenizers (the built-in vocabulary is the one src/train/run-model.ts gives the tiny preset).
+    const before = measure(await loadTokenizers(config.model, SYNTH_LEXICON));
     const after = measure({
       encoderTokenizer: encoderTokenizerFromJson(trained.tokenizerJson, WORDPIECE_TOKENIZER_CONFIG, join(out, 'tokenizer.json')),
       decoderTokenizer: textTokenizerFromJson(trained.tokenizerJson, WORDPIECE_TOKENIZER_CONFIG, join(out, 'tokenizer.json')),

@@ -46,7 +46,7 @@ export const trainSchema: convict.Schema<TrainConfig> = {
   neg_user_answer: { doc: 'Use u_i-a_j negatives', format: Boolean, default: true },
   neg_user_user: { doc: 'Use same-side u_i-u_j negatives', format: Boolean, default: true },
   neg_answer_answer: { doc: 'Use same-side a_i-a_j negatives', format: Boolean, default: true },
-  checkpoint_every: { doc: 'Save a checkpoint every K steps (and always at the end); 0 = only at the end', format: 'nat', default: 10 },
-  keep_last: { doc: 'Checkpoints kept on disk (older ones are deleted after a new one is published)', format: 'nat', default: 3 },
-  log_every: { doc: 'Write a metrics line every N steps', format: 'nat', default: 1 },
+  checkpoint_every: { doc: 'Save a checkpoint every K steps (and always at the end); 0 = only at the end', format: 'nat', default: 10, identity: false },
+  keep_last: { doc: 'Checkpoints kept on disk (older ones are deleted after a new one is published)', format: 'nat', default: 3, identity: false },
+  log_every: { doc: 'Write a metrics line every N steps', format: 'nat', default: 1, identity: false },
 };

@@ -1,5 +1,5 @@
 /**
- * @module model/wordpiece-trainer
+ * @module tokenizers/wordpiece-trainer
  * Learns a WordPiece vocabulary from text, as Hugging Face's `WordPieceTrainer` does: words are
  * normalised and split exactly as the written `tokenizer.json` will split them (BERT normaliser,
  * lowercase, BERT pre-tokenizer — run through `@huggingface/tokenizers` itself, so training and
