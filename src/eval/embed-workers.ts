@@ -13,7 +13,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../config/schema.js';
 import { Dataset } from '../data/dataset.js';
-import { InstructueError, UsageError, type ErrorCode, type WireError } from '../errors.js';
+import { ConfigError, InstructueError, UsageError, type ErrorCode, type WireError } from '../errors.js';
 import type { EmbedJob } from './batched-embed.js';
 import type { EmbeddingsFile } from './embeddings-file.js';
 
@@ -79,6 +79,7 @@ export async function embedInWorkers(opts: WorkerEmbedOptions): Promise<{ files:
   const ds = await Dataset.open(opts.data, { onInvalid: opts.onInvalid });
   const size = ds.size;
   await ds.close();
+  if (size === 0) throw new ConfigError(`${opts.data} holds no records to embed`);
   const ranges = workerRanges(size, opts.batch, opts.workers);
   const done = ranges.map(() => 0);
   const children: ChildProcess[] = [];
