@@ -77,7 +77,7 @@ export class Coordinator {
     this.policy = {
       workerTimeoutMs: config.dist.worker_timeout_ms, noWorkersTimeoutMs: config.dist.no_workers_timeout_ms, maxWorkers: config.data.virtual_shards,
       totalSteps: config.train.steps, keepLast: config.train.keep_last, checkpointPath: (step) => join(this.paths.checkpoints, stepName(step)),
-      maxFailedStarts: 8, retryBaseMs: Math.max(250, config.dist.heartbeat_ms),
+      maxFailedStarts: 8, retryBaseMs: Math.max(250, config.dist.heartbeat_ms), resendAfterMs: 3 * config.dist.heartbeat_ms,
     };
     this.view = initialView({ kind: 'fresh' }, config.dist.workers, 0, { step: 0, cursor: null }, []);
     this.outcome = new Promise((resolve) => (this.finish = resolve));
@@ -247,7 +247,7 @@ export class Coordinator {
 function membershipEvent(e: WorkerEvent, now: number): MembershipEvent {
   switch (e.type) {
     case 'heartbeat':
-      return { type: 'heartbeat', id: e.workerId, backend: e.backend, now };
+      return { type: 'heartbeat', id: e.workerId, epoch: e.epoch, backend: e.backend, now };
     case 'step.done':
       return { type: 'step.done', report: e, now };
     case 'checkpoint.saved':

@@ -42,11 +42,17 @@ export interface MembershipPolicy {
   maxFailedStarts: number;
   /** Backoff after the n-th failed start: `retryBaseMs · 2^(n−1)`, at most 30 s. */
   retryBaseMs: number;
+  /** An assignment a member has not acknowledged (its heartbeats name an older epoch) is sent again after this long. */
+  resendAfterMs: number;
 }
 
 export interface EpochView {
   epoch: number;
   order: string[];
+  /** Where its ranks start (kept to send the assignment again). */
+  start: EpochStart;
+  /** When the assignment was last sent to each member. */
+  sentAt: Record<string, number>;
   /** Members that paused, with the step they paused at. */
   paused: Record<string, { step: number; leaving: boolean }>;
   finished: string[];
@@ -98,7 +104,8 @@ export interface JobView {
 
 export type MembershipEvent =
   | { type: 'join'; id: string; host: string; pid: number; backend: string; now: number }
-  | { type: 'heartbeat'; id: string; backend: string; now: number }
+  /** `epoch`: the newest epoch the worker was assigned (it lags when an assignment was lost). */
+  | { type: 'heartbeat'; id: string; epoch: number; backend: string; now: number }
   | { type: 'step.done'; report: StepDone; now: number }
   | { type: 'checkpoint.saved'; id: string; epoch: number; step: number; path: string; cursor: TrainCursor; now: number }
   | { type: 'paused'; id: string; epoch: number; step: number; leaving: boolean; now: number }
@@ -169,7 +176,7 @@ class Decision {
         return this.join(e.id, e.host, e.pid, e.backend);
       case 'heartbeat':
         if (sender && !sender.lost && e.backend) sender.backend = e.backend;
-        return;
+        return this.resendLostAssignment(e.id, e.epoch);
       case 'step.done':
         return this.stepDone(e.report);
       case 'checkpoint.saved':
@@ -212,7 +219,12 @@ class Decision {
     }
     view.released = view.released.filter((r) => r !== id);
     this.reply(true);
-    if (refreshed) return;
+    if (refreshed) {
+      // A member only joins again after leaving its epoch (it stopped hearing the coordinator):
+      // the epoch cannot go on without it.
+      if (view.current?.order.includes(id)) this.reform('rollback', `worker ${id} left its epoch and joined again`);
+      return;
+    }
     this.log('info', known ? 'worker re-admitted' : 'worker joined', { worker: id, host, pid });
     const n = available(view.members).length;
     // A worker joining a running job beyond the target raises it: on Kubernetes `kubectl scale`
@@ -221,7 +233,11 @@ class Decision {
       this.log('info', 'a joining worker raises the target', { from: view.target, to: n });
       view.target = n;
     }
-    if (known && view.current?.order.includes(id)) this.reform('rollback', `worker ${id} restarted`);
+    if (known && view.current?.order.includes(id)) {
+      // A new process under a known id holds none of the old one's snapshots: not a survivor.
+      view.current.order = view.current.order.filter((o) => o !== id);
+      this.reform('rollback', `worker ${id} restarted`);
+    }
     else this.considerMembership();
   }
 
@@ -248,6 +264,17 @@ class Decision {
     this.actions.push({ type: 'persist' });
     this.considerPause();
     this.considerFinish();
+  }
+
+  /** Assignments are published at most once: a member of the epoch whose heartbeat names an older one gets it again. */
+  private resendLostAssignment(id: string, workerEpoch: number): void {
+    const current = this.view.current;
+    if (!current || workerEpoch >= current.epoch) return;
+    const rank = current.order.indexOf(id);
+    if (rank < 0 || this.now - (current.sentAt[id] ?? 0) < this.policy.resendAfterMs) return;
+    current.sentAt[id] = this.now;
+    this.log('info', 'assignment sent again (the worker has not seen it)', { worker: id, epoch: current.epoch, workerEpoch });
+    this.actions.push({ type: 'assign', to: id, epoch: current.epoch, rank, members: current.order, start: current.start });
   }
 
   private checkpointSaved(e: Extract<MembershipEvent, { type: 'checkpoint.saved' }>): void {
@@ -427,7 +454,7 @@ class Decision {
     const order = epochOrder(view.members, view.lastOrder, view.target);
     if (order.length === 0) return this.waiting(why);
     view.epoch += 1;
-    view.current = { epoch: view.epoch, order, paused: {}, finished: [], faulted: false, commits: 0 };
+    view.current = { epoch: view.epoch, order, start, sentAt: Object.fromEntries(order.map((id) => [id, this.now])), paused: {}, finished: [], faulted: false, commits: 0 };
     view.phase = 'running';
     view.everStarted = true;
     view.retryAt = null;

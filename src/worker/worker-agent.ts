@@ -61,6 +61,8 @@ export class WorkerAgent {
   private workerTimeoutMs = 0;
   /** When the last join was answered: verdicts on requests sent before it are stale. */
   private joinedAt = 0;
+  /** When a request answered on this thread (events, joins) was sent. */
+  private lastAnswerSent = 0;
   private events!: EventSender;
   private closed = false;
   private readonly stops: Array<() => void> = [];
@@ -184,7 +186,8 @@ export class WorkerAgent {
     this.heartbeat = new Heartbeat({ natsUrl, settings, subject: this.subjects.events, workerId, intervalMs, log, onAck: (ack, sentAt) => this.onAck(ack, sentAt) });
     this.silenceTimer = setInterval(() => {
       this.heartbeat!.update(this.epoch, this.session?.stepper.step ?? 0, this.session?.backend ?? '');
-      const silentFor = Date.now() - this.heartbeat!.lastAnswerAt();
+      // Silence is judged by the newest answer on any channel, the heartbeat thread's included.
+      const silentFor = Date.now() - Math.max(this.heartbeat!.lastAnswerAt(), this.lastAnswerSent, this.joinedAt);
       if (this.state === 'training' && this.workerTimeoutMs > 0 && silentFor > this.workerTimeoutMs) {
         this.rejoin(`no answer from the coordinator for ${silentFor} ms: pausing without a checkpoint until it is back`);
       }
@@ -228,6 +231,7 @@ export class WorkerAgent {
 
   /** Every answer from the coordinator says whether the job is over and whether we are still in it. */
   private onAck(ack: EventAck, sentAt: number): void {
+    this.lastAnswerSent = Math.max(this.lastAnswerSent, sentAt);
     if (ack.jobOver || ack.release) {
       this.supersede(ack.jobOver ? 'the job is over' : 'released');
       this.mailbox.shutdown(ack.jobOver ? 'job over' : 'released by a scale-down');
