@@ -7,7 +7,8 @@
  *
  * - before: `--before DIR` is a built checkout of the code to compare with (e.g. the commit
  *   before the batched path: `git archive <commit> | tar -x -C DIR`, link node_modules, `npx tsc`);
- *   its CLI `embed --instruction X` runs once per instruction (K processes, one after another), as
+ *   its CLI trains its own run (same preset, seed and data: only speed is compared) and its
+ *   `embed --instruction X` runs once per instruction (K processes, one after another), as
  *   a user had to. "2 processes" runs two such chains at once, each on half of the users (what a
  *   user could script by splitting the file). Without --before, the in-tree reference path
  *   (`embedEncoded`: one `prepare` and decoder pass per batch, one pass per instruction) stands in.
@@ -88,11 +89,17 @@ async function main(): Promise<void> {
       return folder;
     });
     const before = values.before;
+    // The code before reads only the runs it writes: train its own (same preset, seed and data).
+    const oldRun = join(dir, 'run-before');
+    if (before) {
+      await run(process.execPath, [join(before, 'bin/instructue.js'), 'train', '--config', join(before, 'configs/tiny.json'), '--out', oldRun, '--steps', '2',
+        '--backend', 'wasm', '--set', `data.train=${join(dir, 'train')}`, '--set', 'train.checkpoint_every=0'], { maxBuffer: 1 << 24 });
+    }
     // One old CLI process per instruction, in sequence (on `path`); or the in-tree reference.
     const old = async (path: string, start: number, end: number) => {
       if (!before) return run(process.execPath, [join(ROOT, 'dist/bench/embed.js'), '--old-child', JSON.stringify([runDir, data, start, end, instructions])], { maxBuffer: 1 << 24 });
       for (const [i, t] of instructions.entries()) {
-        await run(process.execPath, [join(before, 'bin/instructue.js'), 'embed', '--run', runDir, '--data', path, '--out', join(dir, `old-${start}-${i}.safetensors`), '--backend', 'wasm', ...(t === null ? [] : ['--instruction', t])], { maxBuffer: 1 << 24 });
+        await run(process.execPath, [join(before, 'bin/instructue.js'), 'embed', '--run', oldRun, '--data', path, '--out', join(dir, `old-${start}-${i}.safetensors`), '--backend', 'wasm', ...(t === null ? [] : ['--instruction', t])], { maxBuffer: 1 << 24 });
       }
       return undefined;
     };
