@@ -17,8 +17,11 @@
  * Every case is fresh processes (model load included), cases interleaved over rounds; the
  * figures use each case's fastest round (the one least disturbed by the machine's other load),
  * and the ratios are what count on a shared machine; every round's seconds are printed too.
+ * `--in-process` (needs --before) instead alternates, in this one process and without model
+ * loads, the old checkout's `embedUsers` (its own model code, one call per instruction) with
+ * `embedMany` (all instructions at once): the single-process speed-up with the least noise.
  *
- * Usage: node dist/bench/embed.js [--users 500] [--instructions 7] [--rounds 2] [--before DIR]
+ * Usage: node dist/bench/embed.js [--users 500] [--instructions 7] [--rounds 2] [--before DIR] [--in-process]
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,7 +66,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { users: { type: 'string' }, instructions: { type: 'string' }, rounds: { type: 'string' }, 'old-child': { type: 'string' }, before: { type: 'string' } } });
+  const { values } = parseArgs({ options: { users: { type: 'string' }, instructions: { type: 'string' }, rounds: { type: 'string' }, 'old-child': { type: 'string' }, before: { type: 'string' }, 'in-process': { type: 'boolean' } } });
   if (values['old-child']) {
     const [runDir, data, start, end, list] = JSON.parse(values['old-child']) as [string, string, number, number, Array<string | null>];
     await oldChild(runDir, data, start, end, list);
@@ -103,6 +106,11 @@ async function main(): Promise<void> {
       }
       return undefined;
     };
+    if (values['in-process']) {
+      if (!before) throw new Error('--in-process needs --before DIR');
+      await inProcess(before, oldRun, runDir, data, instructions, users, rounds);
+      return;
+    }
     const cli = (workers: number) => run(process.execPath, [
       join(ROOT, 'bin/instructue.js'), 'embed', '--run', runDir, '--data', data, '--out', join(dir, `emb-${workers}`), '--backend', 'wasm',
       '--instructions', instructions.map((t) => t ?? 'none').join(','), '--workers', String(workers), '--json',
@@ -128,6 +136,37 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Old `embedUsers` (the checkout's own code) against `embedMany`, alternating in this process. */
+async function inProcess(before: string, oldRun: string, newRun: string, data: string, instructions: Array<string | null>, users: number, rounds: number): Promise<void> {
+  const mod = (path: string) => import(join(before, 'dist/src', path));
+  const oldLoad = (await mod('train/load-trained.js')).loadTrainedModel;
+  const oldEmbed = (await mod('eval/embed.js')).embedUsers;
+  const oldContext = (await mod('data/encode-context.js')).encodeContextOf;
+  const { embedMany } = await import('../src/eval/batched-embed.js');
+  const samples: Sample[] = [];
+  for await (const s of readSamples(data, { onInvalid: 'fail' })) samples.push(s);
+  const o = await oldLoad({ run: oldRun, log: silentLogger, backend: 'wasm' });
+  const n = await loadTrainedModel({ run: newRun, log: silentLogger, backend: 'wasm' });
+  const oc = oldContext(o.config, o.built, o.tabularSchema);
+  const nc = encodeContextOf(n.config, n.built, n.tabularSchema);
+  const cases: Record<string, () => Promise<unknown>> = {
+    'before (in process)': async () => {
+      for (const instruction of instructions) await oldEmbed(o.built.model, samples, { context: oc, instruction });
+    },
+    'after (in process)': () => embedMany(n.built.model, samples, { context: nc, jobs: instructions.map((instruction) => ({ instruction })) }),
+  };
+  const seconds: Record<string, number[]> = { 'before (in process)': [], 'after (in process)': [] };
+  for (let r = 0; r < rounds; r++) for (const name of r % 2 === 0 ? Object.keys(cases) : Object.keys(cases).reverse()) seconds[name]!.push(await timed(cases[name]!));
+  const k = instructions.length;
+  const base = (users * k) / Math.min(...seconds['before (in process)']!);
+  for (const [name, s] of Object.entries(seconds)) {
+    const rate = (users * k) / Math.min(...s);
+    console.log(JSON.stringify({ case: name, users, instructions: k, rounds, seconds: s.map((x) => Math.round(x * 100) / 100), user_embeddings_per_s: Math.round(rate * 10) / 10, vs_before: Math.round((rate / base) * 100) / 100 }));
+  }
+  o.built.model.dispose();
+  n.built.model.dispose();
 }
 
 await main();

@@ -14,7 +14,7 @@
 import { SOURCE_NAMES, type SourceEvent, type SourceName } from '../types.js';
 import type { ExprContext } from './expr.js';
 import { eventScope, parseTemplate, renderTemplate, type Template } from './template.js';
-import { formatValue } from './expr.js';
+import { formatValue } from './expr-eval.js';
 
 export interface SourceSpec {
   name: string;

@@ -15,7 +15,8 @@
  *   {if(sum(future:statement.paid) > 0, 'will pay', 'will not pay')}  {band(attr(age), 30, 'young', 'older')}
  */
 import type { SourceEvent } from '../types.js';
-import { evaluate, formatValue, parseExpr, type AggregateFn, type Expr, type ExprContext, type Reads, type Scope, type Value } from './expr.js';
+import { parseExpr, type AggregateFn, type Expr, type ExprContext, type Reads, type Value } from './expr.js';
+import { evaluate, formatValue, type Scope } from './expr-eval.js';
 import { selectEvents, type Selector } from './selector.js';
 
 type Filter = { kind: 'round'; step: number } | { kind: 'fixed'; digits: number } | { kind: 'pct' };
