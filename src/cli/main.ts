@@ -15,13 +15,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   stop: { summary: 'stop a running job after the current step and a checkpoint', load: async () => (await import('./commands/stop.js')).default },
   scale: { summary: 'change the number of workers of a running job', load: async () => (await import('./commands/scale.js')).default },
   train: { summary: 'train InstructUE (contrastive + next-token loss) in this process, or a local cluster with --workers N; resume from checkpoints', load: async () => (await import('./commands/train.js')).default },
-  probe: { summary: 'linear probe (logistic regression, AUC/KS per scenario) on exported embeddings', load: async () => (await import('./commands/probe.js')).default },
-  embed: { summary: 'write user embeddings (universal or instruction-aware) of a UserQA file', load: async () => (await import('./commands/embed.js')).default },
+  probe: { summary: 'linear probe (logistic regression, AUC/KS ± SE per scenario) on exported embeddings, beside a bag-of-events baseline', load: async () => (await import('./commands/probe.js')).default },
+  embed: { summary: 'write user embeddings (universal or instruction-aware; several instructions in one pass, N processes) of a UserQA file', load: async () => (await import('./commands/embed.js')).default },
   'tune-instruction': { summary: 'learn instruction vectors for a scenario from a few labelled users (prototype loss)', load: async () => (await import('./commands/tune-instruction.js')).default },
   plot: { summary: 't-SNE picture of universal vs instruction-aware embeddings (paper Fig. 5) as SVG', load: async () => (await import('./commands/plot.js')).default },
   report: { summary: "the paper's Tables 2–3 on synthetic users: train, embed, tune, probe; writes docs/results.md", load: async () => (await import('./commands/report.js')).default },
   synth: { summary: 'generate synthetic multi-source users: UserQA training shards and a labelled evaluation set', load: async () => (await import('./commands/synth.js')).default },
-  import: { summary: 'turn your own event and user tables (CSV/JSONL) into UserQA shards, with rule-based answers', load: async () => (await import('./commands/import.js')).default },
+  import: { summary: 'turn your own event, wide and user tables (CSV/JSONL) into UserQA shards, with rule-based answers and labels', load: async () => (await import('./commands/import.js')).default },
+  vocab: { summary: 'learn a WordPiece vocabulary (tokenizer.json) from your UserQA data', load: async () => (await import('./commands/vocab.js')).default },
 };
 
 function help(): string {

@@ -2,8 +2,8 @@
  * @module data/bag-of-events
  * The simplest user representation: how often each kind of event occurs. An event's keys are
  * `source:field=value` for its text-valued and boolean fields (`bill:category=fast food`,
- * `spm:page=games`) and `source:text~word` for each word of its free text; numbers (amounts)
- * and time stamps are not keys. Used to calibrate the synthetic generator (`synth --report`)
+ * `spm:page=games`) and `source:text~word` for each word of its free text; numbers (amounts),
+ * time stamps and rendered lines (`line`) are not keys. Used to calibrate the synthetic generator (`synth --report`)
  * and as a non-neural baseline in evaluation.
  */
 import { SOURCE_NAMES, type SourceEvent, type SourceName, type UserQARecord } from './types.js';
@@ -18,7 +18,8 @@ export interface EventVocabulary {
 export function eventKeys(source: SourceName, event: SourceEvent): string[] {
   const keys: string[] = [];
   for (const [field, value] of Object.entries(event)) {
-    if (field === 'ts' || value === undefined) continue;
+    // `line` repeats the event's fields as rendered text; counting it would duplicate them.
+    if (field === 'ts' || field === 'line' || value === undefined) continue;
     if (field === 'text' && typeof value === 'string') {
       for (const word of value.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) keys.push(`${source}:text~${word}`);
     } else if (typeof value === 'string') {

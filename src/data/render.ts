@@ -26,9 +26,13 @@ import { SOURCE_NAMES, type SourceEvent, type SourceName, type UserQARecord } fr
  * `{ts:'2024-03-02', amount:38.5, item:'a burger meal', category:'fast food', channel:'mobile wallet'}`
  * → "On 2024-03-02 paid 38.50 yuan for a burger meal (fast food) via mobile wallet".
  * Clauses whose fields are missing are left out; fields the source's template does not know
- * are appended as `name value` in key order, so imported data is never dropped.
+ * are appended as `name value` in key order, so imported data is never dropped. An event with a
+ * `line` (rendered by `instructue import` from the rules' template) reads `On <date> <line>`.
  */
 export function renderEvent(source: SourceName, event: SourceEvent): string {
+  // A line rendered at import (by the rules' template of its source) is shown as is; the
+  // event's other fields are there for baselines and audits, not rendered again.
+  if (typeof event.line === 'string') return event.line === '' ? renderDate(event.ts) : `${renderDate(event.ts)} ${event.line}`;
   const used = new Set(['ts']);
   const parts = [renderDate(event.ts)];
   for (const clause of SOURCE_CLAUSES[source]) {

@@ -16,6 +16,8 @@ export interface SourceEvent {
   ts: string;
   /** Free text (e.g. a search query); rendered as-is when present. */
   text?: string;
+  /** The whole rendered line (written by `import` from a source's render template); shown after the date instead of the clauses. */
+  line?: string;
   /** Structured fields, rendered by the source's template. */
   [field: string]: string | number | boolean | undefined;
 }

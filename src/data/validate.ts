@@ -88,6 +88,7 @@ function checkEvent(event: unknown, field: string, fail: (field: string, reason:
     fail(`${field}.ts`, `must be an ISO-8601 date or date-time like "2024-03-02"; got ${JSON.stringify(e.ts)}`);
   }
   if (e.text !== undefined && typeof e.text !== 'string') fail(`${field}.text`, `must be a string; got ${kindOf(e.text)}`);
+  if (e.line !== undefined && typeof e.line !== 'string') fail(`${field}.line`, `must be a string (the rendered line); got ${kindOf(e.line)}`);
   for (const [key, v] of Object.entries(e)) {
     const ok = typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
     if (!ok) fail(`${field}.${key}`, `must be a string, finite number or boolean; got ${kindOf(v)}`);

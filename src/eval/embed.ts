@@ -11,10 +11,10 @@
  * Legend: B batch, D decoder width, k instruction vectors.
  */
 import { tf, type Tensor } from '../backend/tf.js';
-import { encodeSample, type EncodeContext } from '../data/collate.js';
+import type { EncodeContext } from '../data/collate.js';
 import type { EncodedSample, Sample } from '../data/types.js';
-import { UsageError } from '../errors.js';
 import type { InstructUE } from '../model/instructue.js';
+import { embedMany } from './batched-embed.js';
 import type { EmbeddingsFile } from './embeddings-file.js';
 import type { InstructionTokens } from './instruction-tokens-file.js';
 
@@ -26,22 +26,11 @@ export interface EmbedOptions {
   instruction?: string | null;
   /** Learned instruction vectors [k, D] (tune-instruction). */
   instructionTokens?: InstructionTokens;
-  /** Called after every batch with the number of samples embedded so far. */
+  /** Called after every chunk of samples with the number embedded so far. */
   onProgress?: (done: number) => void;
 }
 
-/** The sample with its instruction replaced (undefined = unchanged). */
-export function withInstruction(sample: Sample, instruction: string | null | undefined): Sample {
-  return instruction === undefined ? sample : { id: sample.id, record: { ...sample.record, instruction } };
-}
-
-/** The instruction vectors as a tensor [k, D], checked against the model width. */
-export function instructionTensor(model: InstructUE, tokens: InstructionTokens): Tensor {
-  if (tokens.d !== model.hidden) {
-    throw new UsageError(`the instruction tokens are ${tokens.d} wide but the model's hidden size is ${model.hidden}; tune them for this model`);
-  }
-  return tf.tensor2d(tokens.vectors, [tokens.k, tokens.d]);
-}
+export { instructionTensor, withInstruction } from './instruction-input.js';
 
 /** User embeddings [B, D] of encoded samples as a host array (no gradient). */
 export function embedEncoded(model: InstructUE, encoded: EncodedSample[], instruction_kD: Tensor | null = null): Float32Array {
@@ -53,37 +42,15 @@ export function embedEncoded(model: InstructUE, encoded: EncodedSample[], instru
   }
 }
 
-/** Embeds every sample of `samples` in order; row i belongs to the i-th sample's user id. */
+/**
+ * Embeds every sample of `samples` in order; row i belongs to the i-th sample's user id. Runs
+ * the batched path (src/eval/batched-embed.ts: records deduplicated and encoded once per chunk);
+ * `embedEncoded` above is the plain one-`prepare`-per-batch reference it is tested against.
+ */
 export async function embedUsers(model: InstructUE, samples: AsyncIterable<Sample> | Iterable<Sample>, opts: EmbedOptions): Promise<EmbeddingsFile> {
-  const size = opts.batch ?? 32;
-  if (!Number.isInteger(size) || size < 1) throw new UsageError(`--batch must be a positive integer; got ${size}`);
-  const d = model.hidden;
-  const instruction_kD = opts.instructionTokens ? instructionTensor(model, opts.instructionTokens) : null;
-  const rows: Float32Array[] = [];
-  const userIds: string[] = [];
-  let pending: Sample[] = [];
-  const flush = () => {
-    if (pending.length === 0) return;
-    const encoded = pending.map((s) => encodeSample(withInstruction(s, opts.instruction), opts.context));
-    rows.push(embedEncoded(model, encoded, instruction_kD));
-    for (const s of pending) userIds.push(s.record.user_id);
-    pending = [];
-    opts.onProgress?.(userIds.length);
-  };
-  try {
-    for await (const sample of samples) {
-      pending.push(sample);
-      if (pending.length === size) flush();
-    }
-    flush();
-  } finally {
-    instruction_kD?.dispose();
-  }
-  const embeddings = new Float32Array(userIds.length * d);
-  let at = 0;
-  for (const r of rows) {
-    embeddings.set(r, at);
-    at += r.length;
-  }
-  return { embeddings, n: userIds.length, d, userIds };
+  const [file] = await embedMany(model, samples, {
+    context: opts.context, batch: opts.batch, onProgress: opts.onProgress,
+    jobs: [{ instruction: opts.instruction, instructionTokens: opts.instructionTokens }],
+  });
+  return file!;
 }

@@ -37,6 +37,9 @@ export interface InstructionTuningInfo {
   checkpoint: string;
   /** Ids of the users used as shots, in tuning order. */
   shotIds: string[];
+  /** Which labelled users could be shots: the probe's fit half (with this split seed), or all. Absent in older files. */
+  split?: 'fit' | 'all';
+  splitSeed?: string;
 }
 
 /** The sidecar path of an instruction-tokens file. */

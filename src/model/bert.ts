@@ -54,9 +54,12 @@ export class BertEncoder {
     const w = this.weights;
     const { layerNormEps, heads } = this.dims;
     const ids = tf.tensor2d(ids_NL, [rows, length], 'int32');
-    const types = tf.tensor2d(typeIds_NL ?? new Int32Array(rows * length), [rows, length], 'int32');
     const positions_LC = w.positionEmbed_PC.slice([0, 0], [length, -1]);
-    const embedded_NLC = tf.gather(w.wordEmbed_VC, ids).add(positions_LC).add(tf.gather(w.typeEmbed_YC, types));
+    // Without token types every position adds type row 0: broadcast it instead of gathering N·L copies.
+    const types_NLC = typeIds_NL
+      ? tf.gather(w.typeEmbed_YC, tf.tensor2d(typeIds_NL, [rows, length], 'int32'))
+      : w.typeEmbed_YC.slice([0, 0], [1, -1]);
+    const embedded_NLC = tf.gather(w.wordEmbed_VC, ids).add(positions_LC).add(types_NLC);
     let h_NLC = layerNorm(embedded_NLC, w.embedNorm.weight_C, w.embedNorm.bias_C, layerNormEps);
     const bias_NLL = paddingBias(mask_NL, rows, length);
     for (const layer of w.layers) {

@@ -196,8 +196,8 @@ export function assembleInstructUE(o: AssembleOptions): InstructUE {
   });
 }
 
-/** Tokenizers from HF folders, or the built-in tiny vocabulary. */
-async function loadTokenizers(cfg: Frozen<ModelConfig>, vocabulary: readonly string[]): Promise<{ decoderTokenizer: TextTokenizer; encoderTokenizer: EncoderTokenizer }> {
+/** Tokenizers from HF folders (`tokenizer_dir`, else `hf_dir`), or the built-in tiny vocabulary. */
+export async function loadTokenizers(cfg: Frozen<ModelConfig>, vocabulary: readonly string[]): Promise<{ decoderTokenizer: TextTokenizer; encoderTokenizer: EncoderTokenizer }> {
   const decDir = cfg.decoder.tokenizer_dir || cfg.decoder.hf_dir;
   const encDir = cfg.encoder.tokenizer_dir || cfg.encoder.hf_dir;
   return {

@@ -10,8 +10,8 @@ import type { EncodeContext } from '../data/collate.js';
 import type { TabularSchema } from '../data/tabular.js';
 import type { BuiltModel } from './build.js';
 
-/** The EncodeContext of `config` with the tokenizers of `built`. */
-export function encodeContextOf(config: Frozen<Pick<InstructueConfig, 'model' | 'data'>>, built: BuiltModel, tabularSchema: TabularSchema): EncodeContext {
+/** The EncodeContext of `config` with the tokenizers of `built` (a built model, or just its tokenizers). */
+export function encodeContextOf(config: Frozen<Pick<InstructueConfig, 'model' | 'data'>>, built: Pick<BuiltModel, 'decoderTokenizer' | 'encoderTokenizer'>, tabularSchema: TabularSchema): EncodeContext {
   return {
     decoderTokenizer: built.decoderTokenizer,
     encoderTokenizer: built.encoderTokenizer,

@@ -125,9 +125,10 @@ export function groupedAttention(q_BHTE: Tensor, k_BKSE: Tensor, v_BKSE: Tensor,
   const g = h / kv;
   const q_BKQE = q_BHTE.reshape([b, kv, g * t, e]);
   const kT_BKES = k_BKSE.transpose([0, 1, 3, 2]);
-  const scores_BKQS = tf.matMul(q_BKQE, kT_BKES).mul(1 / Math.sqrt(e));
-  const bias_B1QS = tf.tile(bias_BTS.reshape([b, 1, t, s]), [1, 1, g, 1]).reshape([b, 1, g * t, s]);
-  const probs_BKQS = tf.softmax(tf.add(scores_BKQS, bias_B1QS));
+  const scores_BKGTS = tf.matMul(q_BKQE, kT_BKES).mul(1 / Math.sqrt(e)).reshape([b, kv, g, t, s]);
+  // The mask is broadcast over kv heads and groups (a tile would copy it G·K times: on wasm
+  // that copy cost as much as the attention matmuls); the sums are the same either way.
+  const probs_BKQS = tf.softmax(tf.add(scores_BKGTS, bias_BTS.reshape([b, 1, 1, t, s]))).reshape([b, kv, g * t, s]);
   return tf.matMul(probs_BKQS, v_BKSE).reshape([b, h, t, e]);
 }
 

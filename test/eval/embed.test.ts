@@ -4,14 +4,16 @@
  * instruction options (text, learned vectors, both) laid out as the model defines them.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tf } from '../../src/backend/tf.js';
 import { readSamples } from '../../src/data/reader.js';
 import type { Sample } from '../../src/data/types.js';
-import { embedUsers } from '../../src/eval/embed.js';
+import { embedEncoded, embedUsers, withInstruction } from '../../src/eval/embed.js';
+import { embedMany } from '../../src/eval/batched-embed.js';
+import { encodeSample } from '../../src/data/collate.js';
 import { readEmbeddingsFile } from '../../src/eval/embeddings-file.js';
 import { encodeContextOf } from '../../src/model/encode-context.js';
 import { writeInstructionTokens, type InstructionTokens } from '../../src/eval/instruction-tokens-file.js';
@@ -92,6 +94,34 @@ describe('instructue embed', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(await readEmbeddingsFile(out), await embed(c.opts), c.flags.join(' '));
     }
+  });
+
+  it('several instructions in one pass give the numbers of one pass each, and of one prepare per batch', async () => {
+    const context = encodeContextOf(trained.config, trained.built, trained.tabularSchema);
+    const texts = [null, TEXT, 'Does this user ride the metro to work?'];
+    const many = await embedMany(trained.built.model, samples, { context, jobs: texts.map((instruction) => ({ instruction })), batch: 8, chunk: 16 });
+    for (const [j, instruction] of texts.entries()) assert.deepEqual(many[j], await embed({ instruction }), String(instruction));
+    // The plain path: the encoder over every record of the batch, padded to the batch's longest
+    // (24 tokens here, as in every batch of these users, a multiple of 8 like the batched path's).
+    const plain = new Float32Array(N * 64);
+    for (let i = 0; i < N; i += 32) plain.set(embedEncoded(trained.built.model, samples.slice(i, i + 32).map((x) => encodeSample(withInstruction(x, TEXT), context))), i * 64);
+    assert.deepEqual(many[1]!.embeddings, plain);
+  });
+
+  it('--workers 2 with --instructions writes the same files as one process, and a manifest', async () => {
+    const run = (workers: number) => cli('embed', '--run', fixture.run, '--data', fixture.data.eval, '--out', join(dir, `w${workers}`), '--instructions', `none,${TEXT}`, '--workers', String(workers), '--batch', '8');
+    for (const r of [await run(1), await run(2)]) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^wrote 2 × ${N} embeddings \\(one file per instruction\\) \\(d = 64\\)`));
+    }
+    for (const name of ['instruction-0', 'instruction-1']) {
+      assert.deepEqual(await readEmbeddingsFile(join(dir, 'w2', `${name}.safetensors`)), await readEmbeddingsFile(join(dir, 'w1', `${name}.safetensors`)));
+    }
+    assert.deepEqual(await readEmbeddingsFile(join(dir, 'w2', 'instruction-1.safetensors')), await embed({ instruction: TEXT }));
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'w2', 'instructions.json'), 'utf8')), [
+      { name: 'instruction-0', instruction: null, file: 'instruction-0.safetensors' },
+      { name: 'instruction-1', instruction: TEXT, file: 'instruction-1.safetensors' },
+    ]);
   });
 
   it('refuses instruction vectors of another width, naming the mismatch', async () => {

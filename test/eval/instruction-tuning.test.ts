@@ -16,6 +16,7 @@ import { encodeContextOf } from '../../src/model/encode-context.js';
 import { readInstructionTokens } from '../../src/eval/instruction-tokens-file.js';
 import { compareOnUsers, drawShots, TUNE_DEFAULTS, tuneScenario, type LabelledSample, type ScenarioTuneResult } from '../../src/eval/instruction-tuning.js';
 import { readLabelled } from '../../src/eval/labelled-samples.js';
+import { DEFAULT_SPLIT_SEED, splitByUserHash } from '../../src/eval/probe.js';
 import { silentLogger } from '../../src/log.js';
 import { loadTrainedModel, type TrainedModel } from '../../src/train/load-trained.js';
 import { cli, trainedRun, type TrainedRun } from './support.js';
@@ -90,11 +91,12 @@ describe('instruction tuning', () => {
     try {
       const out = join(dir, 'tokens.safetensors');
       const r = await cli('tune-instruction', '--run', fixture.run, '--data', fixture.data.eval, '--scenario', SCENARIO, '--shots', String(SETTINGS.shots),
-        '--steps', String(SETTINGS.steps), '--seed', String(SETTINGS.seed), '--lr', String(SETTINGS.lr), '--tau', String(TAU), '--held-out', '1000', '--out', out, '--json');
+        '--steps', String(SETTINGS.steps), '--seed', String(SETTINGS.seed), '--lr', String(SETTINGS.lr), '--tau', String(TAU), '--held-out', '1000', '--out', out, '--json',
+        '--split', 'all');
       assert.equal(r.code, 0, r.stderr);
       const held = compareOnUsers(trained.built.model, context, tuned.heldOut, WRITTEN, tuned.tokens, TAU);
       assert.deepEqual(JSON.parse(r.stdout), {
-        out, scenario: SCENARIO, tokens: tuned.tokens.k, shots: SETTINGS.shots, steps: SETTINGS.steps,
+        out, scenario: SCENARIO, tokens: tuned.tokens.k, shots: SETTINGS.shots, steps: SETTINGS.steps, split: 'all', eligible_users: labelled.length,
         loss_start: tuned.losses[0], loss_end: tuned.losses.at(-1), held_out: held,
       });
       const { tokens, info } = await readInstructionTokens(out);
@@ -102,7 +104,29 @@ describe('instruction tuning', () => {
       assert.deepEqual(info, {
         format: 'instructue-instruction-tokens/1', scenario: SCENARIO, shots: SETTINGS.shots, steps: SETTINGS.steps, lr: SETTINGS.lr, tau: TAU,
         seed: SETTINGS.seed, initInstruction: WRITTEN, losses: tuned.losses, checkpoint: trained.checkpoint, shotIds: tuned.shotIds,
+        split: 'all', splitSeed: DEFAULT_SPLIT_SEED,
       });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('by default draws shots only from the probe\'s fit half, so no probed user is a shot', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'instructue-tune-'));
+    try {
+      const out = join(dir, 'tokens.safetensors');
+      const r = await cli('tune-instruction', '--run', fixture.run, '--data', fixture.data.eval, '--scenario', SCENARIO, '--shots', String(SETTINGS.shots),
+        '--steps', '2', '--seed', String(SETTINGS.seed), '--tau', String(TAU), '--out', out, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const ids = labelled.map((l) => l.sample.record.user_id);
+      const split = splitByUserHash(ids);
+      const fit = new Set(split.fit.map((i) => ids[i]));
+      const info = (await readInstructionTokens(out)).info!;
+      assert.equal(info.split, 'fit');
+      assert.ok(info.shotIds.length === 2 * SETTINGS.shots && info.shotIds.every((u) => fit.has(u)), 'every shot is in the fit half');
+      const library = tuneScenario(trained.built.model, split.fit.map((i) => labelled[i]!), { context, ...SETTINGS, steps: 2, tau: TAU, initInstruction: WRITTEN });
+      assert.deepEqual(info.shotIds, library.shotIds);
+      assert.equal(JSON.parse(r.stdout).eligible_users, split.fit.length);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

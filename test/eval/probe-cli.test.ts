@@ -7,6 +7,10 @@ import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { readEmbeddingsFile, writeEmbeddingsFile } from '../../src/eval/embeddings-file.js';
 import { formatProbeMarkdown, runProbe, type ProbeResult } from '../../src/eval/probe.js';
+import { baselineFeatures } from '../../src/eval/baseline.js';
+import { readTabularSchema } from '../../src/data/tabular-file.js';
+import type { UserQARecord } from '../../src/data/types.js';
+import { synthData } from '../helpers/synth-data.js';
 import { writeSafetensors } from '../../src/weights/safetensors.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -91,6 +95,35 @@ describe('instructue probe (end to end)', () => {
     const b = await cli('--embeddings', embPath, '--labels', labelsPath, '--scenarios', 'sep,nope');
     assert.equal(b.code, 2);
     assert.match(b.stderr, /no labels for scenario\(s\) nope; the file has sep, coin, part/);
+  });
+});
+
+describe('instructue probe --baseline and --folds', () => {
+  const data = synthData(60, 13, 600);
+  after(() => data.remove());
+
+  it('fits the bag-of-events + numeric + tabular baseline on the same users and split, beside the embeddings', async () => {
+    const records: UserQARecord[] = readFileSync(join(data.eval, 'part-00000.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const ids = records.map((r) => r.user_id);
+    const r = new Rng('probe-baseline');
+    const emb = Float32Array.from({ length: ids.length * 4 }, () => r.normal());
+    const file = join(dir, 'synth-emb.safetensors');
+    await writeEmbeddingsFile(file, { embeddings: emb, n: ids.length, d: 4, userIds: ids });
+    const scenarios = ['purchasing_power', 'game_topup'];
+    const labels = Object.fromEntries(scenarios.map((s) => [s, Float64Array.from(records, (x) => x.labels![s]!)]));
+    const b = baselineFeatures(records, readTabularSchema(join(data.dir, 'tabular-schema.json')));
+    const want = { embeddings: runProbe(emb, ids.length, 4, ids, labels), baseline: runProbe(b.features, ids.length, b.width, ids, labels) };
+    const both = await cli('--embeddings', file, '--labels', data.eval, '--baseline', '--scenarios', scenarios.join(','), '--json');
+    assert.equal(both.code, 0, both.stderr);
+    assert.deepEqual(JSON.parse(both.stdout), JSON.parse(JSON.stringify(want)));
+    // Random embeddings know nothing; the baseline sees the behaviour the labels come from.
+    assert.ok(want.baseline.scenarios[0]!.auc > 0.75 && Math.abs(want.embeddings.scenarios[0]!.auc - 0.5) < 0.1, JSON.stringify(want.baseline.scenarios[0]));
+    const md = await cli('--embeddings', file, '--labels', data.eval, '--baseline', '--scenarios', scenarios.join(','));
+    assert.match(md.stdout, /\| scenario \| AUC embeddings \| AUC baseline \| ΔAUC \| KS embeddings \| KS baseline \| eval users \| eval positives \|/);
+    assert.match(md.stdout, new RegExp(`\\| purchasing_power \\| ${want.embeddings.scenarios[0]!.auc.toFixed(4)} ± ${want.embeddings.scenarios[0]!.aucSE.toFixed(4)} \\| ${want.baseline.scenarios[0]!.auc.toFixed(4)} ± `));
+    const alone = await cli('--labels', data.eval, '--baseline', '--scenarios', 'purchasing_power', '--folds', '4', '--json');
+    assert.equal(alone.code, 0, alone.stderr);
+    assert.deepEqual(JSON.parse(alone.stdout), JSON.parse(JSON.stringify(runProbe(b.features, ids.length, b.width, ids, { purchasing_power: labels.purchasing_power! }, { folds: 4 }))));
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatProbeMarkdown, runProbe, splitByUserHash, type ProbeResult } from '../../src/eval/probe.js';
+import { formatProbeMarkdown, runProbe, splitByUserHash, stratifiedFolds, type ProbeResult } from '../../src/eval/probe.js';
 import { Rng } from '../../src/util/rng.js';
 
 /** n Gaussian embeddings (d dims) with user ids u0…u(n−1). */
@@ -93,16 +93,59 @@ describe('runProbe', () => {
   });
 });
 
+describe('runProbe error bars and k-fold', () => {
+  const n = 1200;
+  const d = 8;
+  const { embeddings, userIds, rng } = gaussianUsers(n, d, 'probe-bars');
+  // A noisy linear label: AUC around 0.8.
+  const y = Float64Array.from({ length: n }, (_, i) => (embeddings[i * d]! + 0.8 * rng.normal() > 0 ? 1 : 0));
+
+  it('gives bootstrap SEs near the Hanley–McNeil formula and 95 % intervals around the AUC', () => {
+    const [s] = runProbe(embeddings, n, d, userIds, { y }).scenarios;
+    const q1 = s!.auc / (2 - s!.auc);
+    const q2 = (2 * s!.auc ** 2) / (1 + s!.auc);
+    const n1 = s!.positives;
+    const n0 = s!.nEval - n1;
+    const hanley = Math.sqrt((s!.auc * (1 - s!.auc) + (n1 - 1) * (q1 - s!.auc ** 2) + (n0 - 1) * (q2 - s!.auc ** 2)) / (n1 * n0));
+    assert.ok(Math.abs(s!.aucSE - hanley) / hanley < 0.15, `bootstrap ${s!.aucSE} vs Hanley–McNeil ${hanley}`);
+    assert.ok(s!.aucCI95[0] < s!.auc && s!.auc < s!.aucCI95[1] && s!.aucCI95[1] - s!.aucCI95[0] > 3 * s!.aucSE);
+    assert.ok(s!.ksSE > 0.01 && s!.ksCI95[0] < s!.ks && s!.ks < s!.ksCI95[1]);
+    assert.deepEqual(runProbe(embeddings, n, d, userIds, { y }).scenarios[0], s, 'seeded: the same bars every run');
+    const off = runProbe(embeddings, n, d, userIds, { y }, { bootstrap: 0 }).scenarios[0]!;
+    assert.deepEqual([off.auc, off.ks, off.aucSE, off.ksSE], [s!.auc, s!.ks, 0, 0]);
+  });
+
+  it('stratified k-fold: folds keep the base rate, every labelled user is evaluated once, SE from the folds', () => {
+    const rows = Array.from({ length: n }, (_, i) => i).filter((i) => i % 5 !== 0);
+    const folds = stratifiedFolds(rows, y, userIds, 5);
+    assert.deepEqual(folds.flat().sort((a, b) => a - b), rows);
+    const positives = folds.map((f) => f.filter((r) => y[r] === 1).length);
+    assert.ok(Math.max(...positives) - Math.min(...positives) <= 1, `positives per fold ${positives}`);
+    const result = runProbe(embeddings, n, d, userIds, { y }, { folds: 5 });
+    const s = result.scenarios[0]!;
+    assert.deepEqual([result.split, result.folds, s.nEval, s.foldAuc!.length], ['folds', 5, n, 5]);
+    const mean = s.foldAuc!.reduce((a, b) => a + b, 0) / 5;
+    const sd = Math.sqrt(s.foldAuc!.reduce((a, v) => a + (v - mean) ** 2, 0) / 4);
+    assert.ok(Math.abs(s.auc - mean) < 1e-12 && Math.abs(s.aucSE - sd / Math.sqrt(5)) < 1e-12);
+    assert.ok(Math.abs(s.auc - runProbe(embeddings, n, d, userIds, { y }).scenarios[0]!.auc) < 0.05);
+    assert.throws(() => runProbe(embeddings, n, d, userIds, { y }, { folds: 1 }), /folds must be an integer ≥ 2/);
+  });
+});
+
 describe('formatProbeMarkdown', () => {
-  it('writes one row per scenario with AUC and KS to 4 decimals', () => {
+  it('writes one row per scenario with AUC and KS ± SE to 4 decimals', () => {
+    const bars = { aucCI95: [0, 1] as [number, number], ksCI95: [0, 1] as [number, number] };
     const result: ProbeResult = {
       seed: 's',
       l2: 1,
+      split: 'hash',
+      folds: null,
+      bootstrap: 1000,
       users: 10,
       dim: 4,
       scenarios: [
-        { scenario: 'churn', auc: 0.73126, ks: 0.4, nFit: 5, nEval: 5, positives: 2 },
-        { scenario: 'credit', auc: 0.5, ks: 0.123456, nFit: 4, nEval: 6, positives: 3 },
+        { scenario: 'churn', auc: 0.73126, ks: 0.4, aucSE: 0.0213, ksSE: 0.03, ...bars, nFit: 5, nEval: 5, positives: 2 },
+        { scenario: 'credit', auc: 0.5, ks: 0.123456, aucSE: 0, ksSE: 0, ...bars, nFit: 4, nEval: 6, positives: 3 },
       ],
     };
     assert.equal(
@@ -112,11 +155,11 @@ describe('formatProbeMarkdown', () => {
         '',
         '| scenario | AUC | KS | fit users | eval users | eval positives |',
         '|---|---:|---:|---:|---:|---:|',
-        '| churn | 0.7313 | 0.4000 | 5 | 5 | 2 |',
+        '| churn | 0.7313 ± 0.0213 | 0.4000 ± 0.0300 | 5 | 5 | 2 |',
         '| credit | 0.5000 | 0.1235 | 4 | 6 | 3 |',
         '',
-        'Logistic regression (L2 = 1 on standardised features, i.e. sklearn C = 1) on 10 users × 4 dims; ' +
-          '50/50 split by sha256 of the user id (seed "s").',
+        'Logistic regression (L2 = 1 on standardised features, i.e. sklearn C = 1); 50/50 split by sha256 of the user id (seed "s"); ' +
+          '± is the standard error from 1000 stratified bootstrap replicates of the evaluation half. 10 users × 4 dims.',
         '',
       ].join('\n'),
     );

@@ -39,8 +39,15 @@ describe('instructue report --quick', () => {
     assert.equal(result.claims.length, 12);
     for (const r of [...result.main, ...result.ablation]) {
       assert.deepEqual(Object.keys(r.scores), [...SCENARIO_NAMES]);
-      for (const s of Object.values(r.scores)) assert.ok(s.auc > 0 && s.auc < 1 && s.ks >= 0 && s.ks <= 1, `${r.key}: ${JSON.stringify(s)}`);
+      for (const s of Object.values(r.scores)) {
+        assert.ok(s.auc > 0 && s.auc < 1 && s.ks >= 0 && s.ks <= 1, `${r.key}: ${JSON.stringify(s)}`);
+        assert.ok(s.aucSE! > 0 && s.aucSE! < 0.25 && s.ksSE! > 0, `${r.key}: standard errors ${JSON.stringify(s)}`);
+      }
+      const ses = Object.values(r.scores).map((s) => s.aucSE!);
+      assert.ok(Math.abs(r.mean.aucSE! - Math.sqrt(ses.reduce((a, x) => a + x * x, 0)) / ses.length) < 1e-12);
     }
+    const universal = result.main.find((r) => r.key === 'universal')!.scores.game_topup!;
+    assert.ok(readFileSync(out, 'utf8').includes(`${(100 * universal.auc).toFixed(2)} ± ${(100 * universal.aucSE!).toFixed(2)} / ${universal.ks.toFixed(3)} ± ${universal.ksSE!.toFixed(3)}`));
     assert.equal(readFileSync(out, 'utf8'), reportMarkdown(result));
     const svg = readFileSync(join(dir, 'docs', result.figure!), 'utf8');
     assert.equal(svg.match(/<circle /g)?.length, 2 * QUICK_PARAMS.figureUsers + 2);
@@ -58,6 +65,18 @@ describe('instructue report --quick', () => {
 });
 
 describe('report helpers', () => {
+  it('renders results written before standard errors were reported, without them', () => {
+    const rows = ['untrained', 'encoder_mean', 'bag_of_events', 'universal', 'manual', 'tuned'].map((k) => row(k, [0.6, 0.61, 0.62, 0.63, 0.64, 0.65]));
+    const old = {
+      format: 'instructue-report/1', command: 'x', params: QUICK_PARAMS, versions: { instructue: '0', commit: 'c', node: 'n', tfjs: 't', backend: 'wasm' }, wallSeconds: 1,
+      evalHalf: Object.fromEntries(SCENARIO_NAMES.map((s) => [s, { users: 50, positives: 20 }])), runs: [], main: rows, ablation: [rows[3]!],
+      tuning: [], claims: checkClaims([...rows, ...['no_ntp', 'no_contrastive', 'mean_pooling', 'text_only', 'no_sequences', 'no_tabular'].map((k) => row(k, [0.6, 0.6, 0.6, 0.6, 0.6, 0.6]))], SCENARIO_NAMES), figure: null,
+    } as unknown as ReportResult;
+    const md = reportMarkdown(old);
+    assert.ok(md.includes('63.00 / 0.1000') && !md.includes(' ± '), md.slice(0, 400));
+    assert.match(md, /single-scenario differences of a few points may be within noise/);
+  });
+
   it('compareReports lists every number beyond the tolerance by path, ignoring command, versions and wall time', () => {
     const a = { command: 'x', wallSeconds: 1, versions: { node: 'a' }, main: [{ auc: 0.7, label: 'u' }], params: { seed: 1 } };
     const b = { command: 'y', wallSeconds: 9, versions: { node: 'b' }, main: [{ auc: 0.7009, label: 'u' }], params: { seed: 1 } };

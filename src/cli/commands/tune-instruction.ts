@@ -2,7 +2,9 @@
  * @module cli/commands/tune-instruction
  * `instructue tune-instruction`: few-shot instruction tuning (paper §3.3.3, Eq. 6). Learns k
  * instruction vectors on K labelled users per class with the backbone frozen, starting from a
- * written instruction, and saves them for `embed --instruction-tokens`.
+ * written instruction, and saves them for `embed --instruction-tokens`. Shots come only from the
+ * probe's fit half (the same user-id hash split `probe` uses), so a probe of the tuned embedding
+ * never evaluates on a user the vectors were fitted to; `--split all` is for a separate tuning pool.
  */
 import { SCENARIO_INSTRUCTIONS, type ScenarioName } from '../../data/synth/scenarios.js';
 import type { BackendName } from '../../config/schema.js';
@@ -11,6 +13,7 @@ import { encodeContextOf } from '../../model/encode-context.js';
 import { writeInstructionTokens, type InstructionTuningInfo } from '../../eval/instruction-tokens-file.js';
 import { compareOnUsers, TUNE_DEFAULTS, tuneScenario } from '../../eval/instruction-tuning.js';
 import { readLabelled, sampleByUserHash } from '../../eval/labelled-samples.js';
+import { DEFAULT_SPLIT_SEED, splitByUserHash } from '../../eval/probe.js';
 import { createLogger } from '../../log.js';
 import { loadTrainedModel } from '../../train/load-trained.js';
 import { Progress } from '../progress.js';
@@ -28,6 +31,10 @@ the token embeddings of a written instruction. Use the result with
   --data LABELLED         UserQA file or folder whose records carry "labels": {NAME: 0|1}
   --scenario NAME         the label to tune for
   --shots K               labelled users per class (drawn by --seed; the rest are held out)
+  --split fit|all         which labelled users may be shots: fit (default) = only the fit half of
+                          the probe's user-id hash split, so \`probe\` evaluates on users the vectors
+                          never saw; all = every labelled user (for a separate tuning pool)
+  --split-seed TEXT       seed of that split; use the probe's --seed (default "${DEFAULT_SPLIT_SEED}")
   --out FILE              instruction vectors to write (.safetensors, plus FILE.json)
   --init-instruction TEXT starting instruction (default: the synthetic scenario's manual one)
   --tokens k              number of vectors (default: the starting instruction's token count,
@@ -55,6 +62,7 @@ const command: Command = {
       shots: { type: 'string' }, out: { type: 'string' }, 'init-instruction': { type: 'string' }, tokens: { type: 'string' },
       steps: { type: 'string' }, lr: { type: 'string' }, tau: { type: 'string' }, seed: { type: 'string' },
       'held-out': { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
+      split: { type: 'string' }, 'split-seed': { type: 'string' },
     }, usage);
     const data = required(values.data, 'data', usage);
     const scenario = required(values.scenario, 'scenario', usage);
@@ -63,12 +71,18 @@ const command: Command = {
     const initInstruction = values['init-instruction'] ?? defaultInstruction(scenario);
     const steps = intFlag(values.steps, 'steps', TUNE_DEFAULTS.steps)!;
     if (steps < 0) throw new UsageError(`--steps must be ≥ 0; got ${steps}`);
+    const split = values.split ?? 'fit';
+    if (split !== 'fit' && split !== 'all') throw new UsageError(`--split must be fit or all; got ${JSON.stringify(split)}`);
+    const splitSeed = values['split-seed'] ?? DEFAULT_SPLIT_SEED;
     const log = createLogger({ command: 'tune-instruction' });
     const trained = await loadTrainedModel({ run: values.run, checkpoint: values.checkpoint, log, backend: values.backend as BackendName | undefined });
     try {
       const model = trained.built.model;
       const context = encodeContextOf(trained.config, trained.built, trained.tabularSchema);
-      const labelled = await readLabelled(data, scenario, log);
+      const all = await readLabelled(data, scenario, log);
+      const fitHalf = new Set(splitByUserHash(all.map((l) => l.sample.record.user_id), splitSeed).fit);
+      const labelled = split === 'all' ? all : all.filter((_, i) => fitHalf.has(i));
+      log.info('tuning users', { split, splitSeed, labelled: all.length, eligible: labelled.length });
       const seed = intFlag(values.seed, 'seed', TUNE_DEFAULTS.seed)!;
       const tau = numberFlag(values.tau, 'tau', trained.config.train.tau)!;
       const lr = numberFlag(values.lr, 'lr', TUNE_DEFAULTS.lr)!;
@@ -78,17 +92,17 @@ const command: Command = {
         onStep: (step, loss) => progress.update(step, { loss }),
       });
       const info: InstructionTuningInfo = {
-        format: 'instructue-instruction-tokens/1', scenario, shots, steps, lr, tau, seed, initInstruction,
+        format: 'instructue-instruction-tokens/1', scenario, shots, steps, lr, tau, seed, initInstruction, split, splitSeed,
         losses: result.losses, checkpoint: trained.checkpoint, shotIds: result.shotIds,
       };
       await writeInstructionTokens(out, result.tokens, info);
       const heldOutN = intFlag(values['held-out'], 'held-out', 0)!;
       const heldOut = heldOutN > 0 ? compareOnUsers(model, context, sampleByUserHash(result.heldOut, heldOutN, `held-out/${seed}`), initInstruction, result.tokens, tau) : null;
-      const summary = { out, scenario, tokens: result.tokens.k, shots, steps, loss_start: result.losses[0], loss_end: result.losses.at(-1), held_out: heldOut };
+      const summary = { out, scenario, tokens: result.tokens.k, shots, steps, split, eligible_users: labelled.length, loss_start: result.losses[0], loss_end: result.losses.at(-1), held_out: heldOut };
       if (values.json) {
         process.stdout.write(`${JSON.stringify(summary)}\n`);
       } else {
-        process.stdout.write(`wrote ${result.tokens.k} instruction vectors to ${out}; prototype loss on the ${2 * shots} shots ${summary.loss_start!.toFixed(4)} → ${summary.loss_end!.toFixed(4)}\n`);
+        process.stdout.write(`wrote ${result.tokens.k} instruction vectors to ${out}; prototype loss on the ${2 * shots} shots (from ${labelled.length} ${split === 'fit' ? 'fit-half' : 'labelled'} users) ${summary.loss_start!.toFixed(4)} → ${summary.loss_end!.toFixed(4)}\n`);
         if (heldOut) process.stdout.write(`held-out users: written instruction ${heldOut.manual.toFixed(4)}, tuned ${heldOut.tuned.toFixed(4)}\n`);
       }
       return 0;

@@ -1,15 +1,20 @@
 /**
  * @module data/import/csv
  * A streaming RFC 4180 CSV reader: comma-separated fields, double-quoted fields that may hold
- * commas, `""` and newlines, CRLF or LF line ends, an optional UTF-8 BOM. The first row is the
- * header; each later row comes back as `column → text` with the line it starts on.
+ * commas, `""` and newlines, CRLF or LF line ends, an optional UTF-8 BOM; `.csv.gz` files are
+ * decompressed on the fly. The first row is the header; each later row comes back as
+ * `column → text` with the line it starts on. A damaged gzip stream is a DataError naming the
+ * file and the last line read whole, not a zlib stack.
  */
 import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
 import { DataError } from '../../errors.js';
 
 export interface CsvRow {
   line: number;
   values: Record<string, string>;
+  /** The header's column names (the same array for every row). */
+  header: readonly string[];
 }
 
 /** Yields the data rows of a CSV file; blank lines are skipped. */
@@ -25,8 +30,8 @@ export async function* readCsv(file: string): AsyncGenerator<CsvRow> {
     }
     if (fields.length !== header.length) throw new DataError(file, line, '(row)', `has ${fields.length} fields but the header has ${header.length}; quote fields that contain commas`);
     const values: Record<string, string> = {};
-    header.forEach((h, i) => (values[h] = fields[i]));
-    yield { line, values };
+    header.forEach((h, i) => (values[h] = fields[i]!));
+    yield { line, values, header };
   }
 }
 
@@ -39,7 +44,7 @@ async function* csvRecords(file: string): AsyncGenerator<{ line: number; fields:
   let line = 1;
   let start = 1;
   let first = true;
-  for await (const chunk of createReadStream(file, { encoding: 'utf8' }) as AsyncIterable<string>) {
+  for await (const chunk of decodedChunks(file, () => start - 1)) {
     let text = chunk;
     if (first) {
       text = text.replace(/^\uFEFF/, '');
@@ -88,4 +93,32 @@ async function* csvRecords(file: string): AsyncGenerator<{ line: number; fields:
   }
   if (quoted) throw new DataError(file, start, '(row)', 'a quoted field is not closed before the end of the file');
   if (field !== '' || fields.length > 0) yield { line: start, fields: [...fields, field.endsWith('\r') ? field.slice(0, -1) : field] };
+}
+
+/** UTF-8 text chunks of a (possibly gzipped) file; decompression errors name the file and the last whole line. */
+async function* decodedChunks(file: string, lastGoodLine: () => number): AsyncGenerator<string> {
+  const raw = createReadStream(file);
+  const gz = file.endsWith('.gz');
+  const stream = gz ? raw.pipe(createGunzip()) : raw;
+  if (gz) raw.on('error', (err) => stream.destroy(err));
+  const decoder = new TextDecoder('utf-8');
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) yield decoder.decode(chunk, { stream: true });
+  } catch (err) {
+    throw readError(file, lastGoodLine(), err);
+  }
+  const tail = decoder.decode();
+  if (tail) yield tail;
+}
+
+/** A read or gunzip failure as a DataError that says where reading stopped. */
+export function readError(file: string, lastGoodLine: number, err: unknown): DataError {
+  const e = err as NodeJS.ErrnoException;
+  if (e instanceof DataError) return e;
+  const zlib = typeof e?.code === 'string' && e.code.startsWith('Z_');
+  const where = lastGoodLine > 0 ? `after line ${lastGoodLine} (the last one read whole)` : 'before the first line';
+  const why = zlib
+    ? `cannot decompress: ${e.message} ${where}; the gzip file is damaged or cut off — re-copy or re-compress it (gzip -t ${file} checks it)`
+    : `cannot read: ${e?.message ?? String(err)} ${where}`;
+  return new DataError(file, lastGoodLine + 1, '(file)', why);
 }

@@ -1,108 +1,199 @@
 /**
  * @module data/import/template
- * Answer templates of import rules: text with `{expression}` slots, each an aggregate over a
- * user's events or attributes, optionally rounded:
+ * Templates of import rules: text with `{expression|filter…}` slots (expressions:
+ * src/data/import/expr.ts). Two kinds share the syntax:
+ * - **render templates** (a source's `render`) see one event: names are its fields; a missing
+ *   value leaves its slot empty;
+ * - **user templates** (answers, general, labels) see one user: aggregates over the history (or,
+ *   with `future:`, the window after the user's cut time) and attributes; a missing value makes
+ *   the whole template missing, so that pair (or label) is left out for that user.
  *
- *   {count(bill)}  {count(bill.category=fast food)}  {sum(bill.amount)}  {mean(bill.amount)}
- *   {min(bill.amount)}  {max(bill.amount)}  {top(bill.category)}  {attr(city)}
- *   {sum(future:bill.amount)|round(10)}
+ * Filters: `round(step)` (to a multiple of step), `fixed(n)` (n decimals), `pct` (×100, rounded,
+ * with "%"). Numbers otherwise print as integers or with at most two decimals, booleans as yes/no.
  *
- * `future:` reads the events on or after the rules' cutoff date (the forward-looking window);
- * without it, the history. An aggregate with no value (the mean of no events, the top of an
- * empty source, a missing attribute) makes the whole template undefined, so the pair is left
- * out for that user.
+ *   {count(bill)}  {mean(bill.amount)|round(1)}  {ratio(count(rating.genres~horror), count(rating))|pct}
+ *   {if(sum(future:statement.paid) > 0, 'will pay', 'will not pay')}  {band(attr(age), 30, 'young', 'older')}
  */
-import { SOURCE_NAMES, type SourceEvent, type SourceName } from '../types.js';
+import type { SourceEvent } from '../types.js';
+import { parseExpr, type AggregateFn, type Expr, type ExprContext, type Reads, type Value } from './expr.js';
+import { evaluate, formatValue, type Scope } from './expr-eval.js';
+import { selectEvents, type Selector } from './selector.js';
 
-type Fn = 'count' | 'sum' | 'mean' | 'min' | 'max' | 'top' | 'attr';
-const FNS: readonly Fn[] = ['count', 'sum', 'mean', 'min', 'max', 'top', 'attr'];
+type Filter = { kind: 'round'; step: number } | { kind: 'fixed'; digits: number } | { kind: 'pct' };
 
-interface Expr {
-  fn: Fn;
-  future: boolean;
-  source: SourceName | null;
-  field: string | null;
-  /** count(source.field=value): only events whose field equals this text. */
-  equals: string | null;
-  /** attr(name): the attribute's name. */
-  attr: string | null;
-  round: number | null;
+interface Slot {
+  source: string;
+  expr: Expr;
+  filters: Filter[];
 }
 
-/** A parsed template: literal text and expressions, in order. */
-export type Template = Array<string | Expr>;
-
-/** What a template is evaluated on: one user's events and attributes. */
-export interface UserView {
-  history: Record<SourceName, SourceEvent[]>;
-  future: Record<SourceName, SourceEvent[]>;
-  attrs: Record<string, string | number>;
+/** A parsed template: literal text and slots in order, and what it reads. */
+export interface Template {
+  text: string;
+  parts: Array<string | Slot>;
+  reads: Reads;
 }
 
-const SLOT = /\{([^{}]*)\}/g;
-const EXPR = /^(\w+)\(([^()]*)\)(?:\|round\(([^()]+)\))?$/;
-
-/** Parses a template. @throws Error whose message says what is wrong with which slot. */
-export function parseTemplate(text: string, hasFuture: boolean): Template {
-  const parts: Template = [];
-  let last = 0;
-  for (const m of text.matchAll(SLOT)) {
-    if (m.index > last) parts.push(text.slice(last, m.index));
-    parts.push(parseExpr(m[1].trim(), hasFuture));
-    last = m.index + m[0].length;
+/** Parses a template. @throws Error whose message names the slot and the problem. */
+export function parseTemplate(text: string, ctx: ExprContext): Template {
+  const reads: Reads = { names: new Set(), aggregates: [] };
+  const parts: Template['parts'] = [];
+  let literal = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '}') throw new Error(`a "}" without its "{" at character ${i + 1}; write slots as {expression}`);
+    if (c !== '{') {
+      literal += c;
+      continue;
+    }
+    const end = closingBrace(text, i);
+    if (end < 0) throw new Error(`the slot starting at character ${i + 1} is not closed with "}"`);
+    if (literal) parts.push(literal);
+    literal = '';
+    const source = text.slice(i + 1, end).trim();
+    try {
+      parts.push(parseSlot(source, ctx, reads));
+    } catch (err) {
+      throw new Error(`{${source}}: ${(err as Error).message}`);
+    }
+    i = end;
   }
-  if (last < text.length) parts.push(text.slice(last));
-  return parts;
+  if (literal) parts.push(literal);
+  return { text, parts, reads };
 }
 
-function parseExpr(slot: string, hasFuture: boolean): Expr {
-  const m = EXPR.exec(slot);
-  if (!m) throw new Error(`{${slot}} is not fn(argument) or fn(argument)|round(step)`);
-  const fn = m[1] as Fn;
-  if (!FNS.includes(fn)) throw new Error(`{${slot}}: unknown function "${m[1]}"; use one of ${FNS.join(', ')}`);
-  const round = m[3] === undefined ? null : Number(m[3]);
-  if (round !== null && !(round > 0)) throw new Error(`{${slot}}: round(step) needs a positive number`);
-  const arg = m[2].trim();
-  if (fn === 'attr') return { fn, future: false, source: null, field: null, equals: null, attr: arg, round };
-  const future = arg.startsWith('future:');
-  if (future && !hasFuture) throw new Error(`{${slot}}: "future:" needs a "cutoff" date in the rules`);
-  const body = future ? arg.slice('future:'.length) : arg;
-  const eq = body.indexOf('=');
-  const path = eq >= 0 ? body.slice(0, eq) : body;
-  const dot = path.indexOf('.');
-  const source = (dot >= 0 ? path.slice(0, dot) : path) as SourceName;
-  const field = dot >= 0 ? path.slice(dot + 1) : null;
-  if (!SOURCE_NAMES.includes(source)) throw new Error(`{${slot}}: "${source}" is not a source; use ${SOURCE_NAMES.join(', ')}`);
-  if (fn !== 'count' && field === null) throw new Error(`{${slot}}: ${fn} needs source.field`);
-  if (eq >= 0 && (fn !== 'count' || field === null)) throw new Error(`{${slot}}: "=value" only works as count(source.field=value)`);
-  return { fn, future, source, field, equals: eq >= 0 ? body.slice(eq + 1) : null, attr: null, round };
+/** Index of the "}" closing the slot at `open`, skipping quoted text; -1 when none. */
+function closingBrace(text: string, open: number): number {
+  let quote = '';
+  for (let k = open + 1; k < text.length; k++) {
+    const c = text[k]!;
+    if (quote) {
+      if (c === quote) quote = '';
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === '{') return -1;
+    else if (c === '}') return k;
+  }
+  return -1;
 }
 
-/** Fills a template for one user, or undefined when an aggregate has no value. */
-export function renderTemplate(template: Template, user: UserView): string | undefined {
+function parseSlot(source: string, ctx: ExprContext, reads: Reads): Slot {
+  if (source === '') throw new Error('empty slot');
+  const pieces = splitTopLevel(source, '|');
+  const expr = parseExpr(pieces[0]!, ctx, reads);
+  const filters = pieces.slice(1).map((f): Filter => {
+    const m = /^(round|fixed)\(\s*([^()]+?)\s*\)$|^(pct)$/.exec(f.trim());
+    if (!m) throw new Error(`unknown filter "|${f.trim()}"; use |round(step), |fixed(n) or |pct`);
+    if (m[3]) return { kind: 'pct' };
+    const n = Number(m[2]);
+    if (m[1] === 'round') {
+      if (!(n > 0)) throw new Error('round(step) needs a positive number');
+      return { kind: 'round', step: n };
+    }
+    if (!Number.isInteger(n) || n < 0 || n > 10) throw new Error('fixed(n) needs n decimals, 0–10');
+    return { kind: 'fixed', digits: n };
+  });
+  return { source, expr, filters };
+}
+
+/** Splits on `sep` outside quotes, parentheses and brackets. */
+function splitTopLevel(text: string, sep: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quote = '';
+  let start = 0;
+  for (let k = 0; k < text.length; k++) {
+    const c = text[k]!;
+    if (quote) {
+      if (c === quote) quote = '';
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === '(' || c === '[') depth++;
+    else if (c === ')' || c === ']') depth--;
+    else if (c === sep && depth === 0) {
+      out.push(text.slice(start, k));
+      start = k + 1;
+    }
+  }
+  out.push(text.slice(start));
+  return out;
+}
+
+/** A slot's value after its filters (filters turn it into text). */
+function slotValue(slot: Slot, scope: Scope): Value | undefined {
+  let v = evaluate(slot.expr, scope);
+  for (const f of slot.filters) {
+    if (v === undefined) return undefined;
+    const n = typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : Number(v);
+    if (!Number.isFinite(n)) return undefined;
+    if (f.kind === 'round') v = Math.round(n / f.step) * f.step;
+    else if (f.kind === 'fixed') v = n.toFixed(f.digits);
+    else v = `${Math.round(n * 100)}%`;
+  }
+  // round(0.1) leaves float noise (0.30000000000000004); printing rounds it to 2 decimals anyway.
+  return v;
+}
+
+/**
+ * Fills a template. `missing: 'skip'` (user templates) returns undefined when a slot has no
+ * value; `'empty'` (render templates) leaves that slot empty and tidies the spaces around it.
+ */
+export function renderTemplate(t: Template, scope: Scope, missing: 'skip' | 'empty' = 'skip'): string | undefined {
   let out = '';
-  for (const part of template) {
+  for (const part of t.parts) {
     if (typeof part === 'string') {
       out += part;
       continue;
     }
-    const value = evaluate(part, user);
-    if (value === undefined) return undefined;
-    out += typeof value === 'number' ? formatNumber(part.round === null ? value : Math.round(value / part.round) * part.round) : value;
+    const v = slotValue(part, scope);
+    if (v === undefined) {
+      if (missing === 'skip') return undefined;
+      continue;
+    }
+    out += formatValue(v);
   }
-  return out;
+  return missing === 'empty' ? out.replace(/\s+/g, ' ').replace(/\s+([,;.)])/g, '$1').replace(/\(\s*\)/g, '').trim() : out;
 }
 
-function evaluate(e: Expr, user: UserView): string | number | undefined {
-  if (e.fn === 'attr') return user.attrs[e.attr!];
-  const events = (e.future ? user.future : user.history)[e.source!];
-  if (e.fn === 'count') return e.field === null ? events.length : events.filter((ev) => e.equals === null ? ev[e.field!] !== undefined : String(ev[e.field!]) === e.equals).length;
-  if (e.fn === 'top') return topValue(events.map((ev) => ev[e.field!]).filter((v) => v !== undefined).map(String));
-  const nums = events.map((ev) => ev[e.field!]).filter((v): v is number => typeof v === 'number');
-  if (e.fn === 'sum') return nums.reduce((a, b) => a + b, 0);
+/** The value of a template that is one slot and nothing else (labels), else its text. */
+export function templateValue(t: Template, scope: Scope): Value | undefined {
+  if (t.parts.length === 1 && typeof t.parts[0] !== 'string') return slotValue(t.parts[0]!, scope);
+  return renderTemplate(t, scope, 'skip');
+}
+
+/** One user's events as user templates read them: per source name (and per slot), in time order. */
+export interface UserView {
+  history: ReadonlyMap<string, SourceEvent[]>;
+  future: ReadonlyMap<string, SourceEvent[]>;
+  attrs: Record<string, string | number>;
+}
+
+/** The scope of a user template. */
+export function userScope(u: UserView): Scope {
+  return {
+    name: (name) => u.attrs[name],
+    aggregate: (fn, s) => aggregate(fn, s, (s.future ? u.future : u.history).get(s.source) ?? []),
+  };
+}
+
+/** The scope of a render template: one event's fields. */
+export function eventScope(event: Record<string, string | number | boolean | undefined>): Scope {
+  return {
+    name: (name) => event[name],
+    aggregate: () => undefined,
+  };
+}
+
+function aggregate(fn: AggregateFn, s: Selector, events: readonly SourceEvent[]): Value | undefined {
+  const chosen = selectEvents(events, s);
+  if (fn === 'count') return chosen.length;
+  const values = chosen.map((e) => e[s.field!]!);
+  if (fn === 'first' || fn === 'last') return values.length === 0 ? undefined : fn === 'first' ? values[0] : values[values.length - 1];
+  if (fn === 'distinct') return new Set(values.map(String)).size;
+  if (fn === 'top') return topValue(values.map(String));
+  const nums = values.filter((v): v is number => typeof v === 'number');
+  if (fn === 'sum') return nums.reduce((a, b) => a + b, 0);
   if (nums.length === 0) return undefined;
-  if (e.fn === 'mean') return nums.reduce((a, b) => a + b, 0) / nums.length;
-  return e.fn === 'min' ? Math.min(...nums) : Math.max(...nums);
+  if (fn === 'mean') return nums.reduce((a, b) => a + b, 0) / nums.length;
+  return fn === 'min' ? Math.min(...nums) : Math.max(...nums);
 }
 
 /** Most frequent value; ties go to the value that sorts first, so the result is deterministic. */
@@ -112,9 +203,4 @@ function topValue(values: string[]): string | undefined {
   let best: string | undefined;
   for (const [v, n] of counts) if (best === undefined || n > counts.get(best)! || (n === counts.get(best)! && v < best)) best = v;
   return best;
-}
-
-/** Integers as is; other numbers with at most two decimals (38.5, 3.33). */
-function formatNumber(x: number): string {
-  return Number.isInteger(x) ? String(x) : String(Math.round(x * 100) / 100);
 }

@@ -4,18 +4,18 @@
  * - mean-pooled encoder vectors: every behaviour record through the model's frozen encoder
  *   (one pooled vector per record, as the model sees them), averaged per user over all sources,
  *   followed by the user's tabular encoding (F×Y numbers);
- * - logistic regression on raw bag-of-events counts + tabular features (the generator's
- *   calibration probe, src/data/synth/calibrate.ts).
+ * - logistic regression on raw bag-of-events counts, numeric event-field aggregates and tabular
+ *   features: src/eval/baseline.ts, the same baseline as `instructue probe --baseline`.
  *
  * Legend: N records, C encoder width.
  */
 import { tf } from '../../backend/tf.js';
 import { encodeSample, type EncodeContext } from '../../data/collate.js';
-import { calibrationReport } from '../../data/synth/calibrate.js';
 import type { TabularSchema } from '../../data/tabular.js';
 import { SOURCE_NAMES, type Sample } from '../../data/types.js';
 import type { InstructUE } from '../../model/instructue.js';
-import type { ProbeResult } from '../probe.js';
+import { baselineFeatures } from '../baseline.js';
+import { runProbe, type ProbeOptions, type ProbeResult } from '../probe.js';
 
 /** Per-user [mean encoder vector (C), tabular encoding (F·Y)] rows, in sample order. */
 export function encoderMeanFeatures(model: InstructUE, samples: Sample[], context: EncodeContext, batch = 32): { features: Float32Array; width: number } {
@@ -40,7 +40,8 @@ export function encoderMeanFeatures(model: InstructUE, samples: Sample[], contex
   return { features, width };
 }
 
-/** The bag-of-events + tabular logistic-regression probe of a labelled evaluation file. */
-export function bagOfEventsProbe(evalPath: string, schema: TabularSchema): Promise<ProbeResult> {
-  return calibrationReport(evalPath, schema);
+/** The bag-of-events + numeric + tabular logistic-regression probe of the labelled samples (one per user). */
+export function bagOfEventsProbe(samples: Sample[], labels: Record<string, ArrayLike<number>>, schema: TabularSchema, opts: ProbeOptions): ProbeResult {
+  const { features, width } = baselineFeatures(samples.map((s) => s.record), schema);
+  return runProbe(features, samples.length, width, samples.map((s) => s.record.user_id), labels, opts);
 }

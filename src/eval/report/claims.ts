@@ -6,7 +6,7 @@
  * Game Top-up, Public Transit, Purchasing Power, Food, Film) are quoted so both counts come from
  * one rule; nothing here is typed in by hand except those quotes.
  */
-import type { TableRow } from './result.js';
+import type { ClaimResult, TableRow, Verdict } from './result.js';
 
 /**
  * Paper AUCs (%), Table 2 and Table 3, in SCENARIO_NAMES order. Our two non-InstructUE baselines
@@ -49,19 +49,6 @@ const CLAIMS: ClaimSpec[] = [
   { id: 'full>no_sequences', statement: 'Behaviour sequences help (§4.4.1)', a: 'universal', b: 'no_sequences' },
   { id: 'full>no_tabular', statement: 'Tabular features help (§4.4.1)', a: 'universal', b: 'no_tabular' },
 ];
-
-export type Verdict = 'holds' | 'mixed' | 'does not hold';
-
-export interface ClaimResult {
-  id: string;
-  statement: string;
-  /** Scenarios (of 6) where A's AUC is higher, in the paper (null where the paper has no such row). */
-  paperWins: number | null;
-  /** Same on our data, and the mean AUC difference A − B (as a fraction, not %). */
-  wins: number;
-  meanDelta: number;
-  verdict: Verdict;
-}
 
 function winsOf(a: number[], b: number[]): number {
   return a.reduce((n, x, i) => n + (x > b[i]! ? 1 : 0), 0);

@@ -5,20 +5,16 @@
  * comes from the result object; the only fixed prose is about the setup's known limits.
  */
 import { SCENARIO_NAMES } from '../../data/synth/scenarios.js';
-import type { ClaimResult } from './claims.js';
-import type { ReportResult, TableRow } from './result.js';
+import type { ClaimResult, ReportResult, Score, TableRow } from './result.js';
 
 const pct = (x: number) => (100 * x).toFixed(2);
 /** Table text with < and > escaped (labels mention <USER>, which markdown would take for HTML). */
 const md = (text: string) => text.replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const cell = (s: { auc: number; ks: number }) => `${pct(s.auc)} / ${s.ks.toFixed(4)}`;
-
-/** Hanley & McNeil (1982) standard error of an AUC with n1 positives and n0 negatives. */
-export function aucStandardError(auc: number, n1: number, n0: number): number {
-  const q1 = auc / (2 - auc);
-  const q2 = (2 * auc * auc) / (1 + auc);
-  return Math.sqrt((auc * (1 - auc) + (n1 - 1) * (q1 - auc * auc) + (n0 - 1) * (q2 - auc * auc)) / (n1 * n0));
-}
+/** `AUC% ± SE / KS ± SE`; results written before standard errors were reported show none. */
+const cell = (s: Score) =>
+  s.aucSE === undefined || s.ksSE === undefined
+    ? `${pct(s.auc)} / ${s.ks.toFixed(4)}`
+    : `${pct(s.auc)} ± ${pct(s.aucSE)} / ${s.ks.toFixed(3)} ± ${s.ksSE.toFixed(3)}`;
 
 /** A markdown table of rows; the best AUC of each column is bold. */
 function table(rows: TableRow[]): string {
@@ -48,13 +44,13 @@ function setup(r: ReportResult): string {
 }
 
 function evalHalfLine(r: ReportResult): string {
-  const universal = r.main.find((row) => row.key === 'universal')!;
-  const ses = SCENARIO_NAMES.map((s) => {
-    const h = r.evalHalf[s]!;
-    return aucStandardError(universal.scores[s]!.auc, h.positives, h.users - h.positives);
-  });
   const halves = SCENARIO_NAMES.map((s) => `${s} ${r.evalHalf[s]!.positives}/${r.evalHalf[s]!.users}`).join(', ');
-  return `Evaluation half (positives/users): ${halves}. At these sizes one AUC has a standard error of ${pct(Math.min(...ses))}–${pct(Math.max(...ses))} points (Hanley–McNeil, at the universal row's AUCs), so single-scenario differences of a few points are within noise; the win counts over six scenarios and the means are steadier.`;
+  const ses = [...r.main, ...r.ablation].flatMap((row) => SCENARIO_NAMES.map((s) => row.scores[s]!.aucSE)).filter((x): x is number => x !== undefined);
+  const noise = ses.length === 0
+    ? 'single-scenario differences of a few points may be within noise'
+    : `the standard errors after ± (a stratified bootstrap of the evaluation half, ${r.params.bootstrap ?? 1000} replicates, with the fitted probe held fixed) run from ${pct(Math.min(...ses))} to ${pct(Math.max(...ses))} AUC points, so single-scenario differences smaller than about twice that are within noise`;
+  const mean = ses.length === 0 ? '' : "; the mean column's ± is √(Σ SE²)/6, as if the scenarios were independent";
+  return `Evaluation half (positives/users): ${halves}. In every cell ${noise}${mean}. The win counts over six scenarios and the means are steadier.`;
 }
 
 function tuningTable(r: ReportResult): string {
@@ -88,6 +84,11 @@ function textBudget(r: ReportResult): unknown {
   return r.runs.find((run) => run.key === 'text_only')?.overrides['data.max_text_tokens'] ?? 'data.max_text_tokens';
 }
 
+/** What a table cell holds (results written before standard errors were reported have none). */
+function units(r: ReportResult): string {
+  return r.main.some((row) => row.mean.aucSE !== undefined) ? 'AUC % ± SE / KS ± SE' : 'AUC % / KS';
+}
+
 /** The whole results.md. */
 export function reportMarkdown(r: ReportResult): string {
   return [
@@ -99,15 +100,15 @@ export function reportMarkdown(r: ReportResult): string {
     '',
     setup(r),
     '',
-    '## Table 2: main results (AUC % / KS)',
+    `## Table 2: main results (${units(r)})`,
     '',
     table(r.main),
     '',
-    'Baselines first (the untrained tiny backbone\'s `<USER>` state at the same random init as training; the frozen encoder\'s record vectors averaged per user plus the tabular encoding; logistic regression on raw bag-of-events counts plus tabular features), then InstructUE without an instruction, with the scenario\'s written instruction, and with tuned instruction vectors. Best AUC per column in bold.',
+    'Baselines first (the untrained tiny backbone\'s `<USER>` state at the same random init as training; the frozen encoder\'s record vectors averaged per user plus the tabular encoding; logistic regression on raw bag-of-events counts, numeric event-field aggregates and tabular features — the same baseline as \`instructue probe --baseline\`), then InstructUE without an instruction, with the scenario\'s written instruction, and with tuned instruction vectors. Best AUC per column in bold.',
     '',
     evalHalfLine(r),
     '',
-    '## Table 3: ablations (universal embedding, AUC % / KS)',
+    `## Table 3: ablations (universal embedding, ${units(r)})`,
     '',
     table(r.ablation),
     '',

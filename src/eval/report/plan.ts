@@ -32,19 +32,21 @@ export interface ReportParams {
   figureScenario: string;
   /** Records per embedding forward pass. */
   batch: number;
+  /** Bootstrap replicates behind each probe's standard errors (absent in older results: 1000). */
+  bootstrap?: number;
 }
 
 export const REPORT_DEFAULTS: ReportParams = {
   users: 1000, evalUsers: 2000, tuneUsers: 600, steps: 300, globalBatch: 8, seed: 1234,
   shots: 32, tuneSteps: TUNE_DEFAULTS.steps, tuneLr: TUNE_DEFAULTS.lr, heldOutUsers: 400,
-  figureUsers: 500, figureIterations: 1000, figureScenario: 'purchasing_power', batch: 32,
+  figureUsers: 500, figureIterations: 1000, figureScenario: 'purchasing_power', batch: 32, bootstrap: 1000,
 };
 
 /** Tiny sizes for tests: every stage runs, in seconds. */
 export const QUICK_PARAMS: ReportParams = {
   users: 40, evalUsers: 100, tuneUsers: 60, steps: 2, globalBatch: 8, seed: 7,
   shots: 4, tuneSteps: 2, tuneLr: TUNE_DEFAULTS.lr, heldOutUsers: 30,
-  figureUsers: 24, figureIterations: 50, figureScenario: 'purchasing_power', batch: 32,
+  figureUsers: 24, figureIterations: 50, figureScenario: 'purchasing_power', batch: 32, bootstrap: 200,
 };
 
 /** One training run of the report: the tiny preset plus these config overrides. */
@@ -73,7 +75,7 @@ export const RUNS: RunPlan[] = [
 export const MAIN_ROWS = [
   { key: 'untrained', label: 'Untrained tiny backbone, <USER> (random init)' },
   { key: 'encoder_mean', label: 'Mean-pooled frozen encoder vectors + tabular' },
-  { key: 'bag_of_events', label: 'Logistic regression on bag-of-events + tabular' },
+  { key: 'bag_of_events', label: 'Logistic regression on bag-of-events + numeric fields + tabular' },
   { key: 'universal', label: 'InstructUE universal' },
   { key: 'manual', label: 'InstructUE instruction-manual' },
   { key: 'tuned', label: 'InstructUE instruction-tuned' },

@@ -1,15 +1,33 @@
 /**
  * @module eval/report/result
- * The plain-JSON result of `instructue report` (docs/results.json) and the helpers that turn
- * probe results into table rows (AUC/KS per scenario plus their means).
+ * The plain-JSON result of `instructue report` (docs/results.json): the home of its types
+ * (scores, table rows, claims, runs, tuning) and the helper that turns probe results into table
+ * rows (AUC/KS ± standard error per scenario plus their means). Other report modules import
+ * their types from here, never the other way round.
  */
 import type { ProbeResult } from '../probe.js';
-import type { ClaimResult } from './claims.js';
 import type { ReportParams } from './plan.js';
 
 export interface Score {
   auc: number;
   ks: number;
+  /** Bootstrap standard errors (absent in results written before they were reported). */
+  aucSE?: number;
+  ksSE?: number;
+}
+
+export type Verdict = 'holds' | 'mixed' | 'does not hold';
+
+/** One of the paper's claims checked on the report's rows (src/eval/report/claims.ts). */
+export interface ClaimResult {
+  id: string;
+  statement: string;
+  /** Scenarios (of 6) where A's AUC is higher, in the paper (null where the paper has no such row). */
+  paperWins: number | null;
+  /** Same on our data, and the mean AUC difference A − B (as a fraction, not %). */
+  wins: number;
+  meanDelta: number;
+  verdict: Verdict;
 }
 
 /** One row of Table 2 or Table 3. */
@@ -42,7 +60,7 @@ export interface TuningSummary {
 }
 
 export interface ReportResult {
-  format: 'instructue-report/1';
+  format: 'instructue-report/2';
   /** The command line that produced it. */
   command: string;
   params: ReportParams;
@@ -63,10 +81,15 @@ export interface ReportResult {
 /** Keys `report --check` ignores: they legitimately differ between identical reruns. */
 export const UNCOMPARED_KEYS = new Set(['command', 'versions', 'wallSeconds']);
 
-/** Mean AUC and KS over the row's scenarios. */
+/**
+ * Mean AUC and KS over the row's scenarios; the mean's SE is √(Σ SE²)/n, which treats the
+ * scenarios as independent (they share users, so it is a rough guide).
+ */
 function meanOf(scores: Record<string, Score>): Score {
   const all = Object.values(scores);
-  return { auc: all.reduce((a, s) => a + s.auc, 0) / all.length, ks: all.reduce((a, s) => a + s.ks, 0) / all.length };
+  const mean = (f: (s: Score) => number) => all.reduce((a, s) => a + f(s), 0) / all.length;
+  const se = (f: (s: Score) => number | undefined) => Math.sqrt(all.reduce((a, s) => a + (f(s) ?? 0) ** 2, 0)) / all.length;
+  return { auc: mean((s) => s.auc), ks: mean((s) => s.ks), aucSE: se((s) => s.aucSE), ksSE: se((s) => s.ksSE) };
 }
 
 /** A table row from per-scenario probe results (one probe of all scenarios, or one per scenario). */
@@ -76,7 +99,7 @@ export function rowFromProbes(key: string, label: string, probes: ProbeResult[],
   for (const name of scenarios) {
     const s = byName.get(name);
     if (!s) throw new Error(`report: no probe result for scenario ${name} in row ${key}`);
-    scores[name] = { auc: s.auc, ks: s.ks };
+    scores[name] = { auc: s.auc, ks: s.ks, aucSE: s.aucSE, ksSE: s.ksSE };
   }
   return { key, label, scores, mean: meanOf(scores) };
 }

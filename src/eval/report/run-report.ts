@@ -9,7 +9,9 @@
  *    tuned on shots from the tuning pool;
  * 4. Table 3: the universal embedding of every ablation run;
  * 5. the paper's claims checked on those numbers, and one Fig. 5-style picture.
- * Every probe is the linear probe of src/eval/probe.ts (50/50 split by user-id hash).
+ * Every probe is the linear probe of src/eval/probe.ts (50/50 split by user-id hash), with
+ * bootstrap standard errors. The tuning pool is its own labelled users (never probed), so tuning
+ * uses all of them (`tune-instruction --split all`).
  * Nothing depends on time or thread order: a rerun with the same parameters gives the same JSON.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,11 +28,14 @@ import { buildRunModel } from '../../train/run-model.js';
 import type { InstructUE } from '../../model/instructue.js';
 import { loadTrainedModel } from '../../train/load-trained.js';
 import { embedUsers, type EmbedOptions } from '../embed.js';
+import { embedMany } from '../batched-embed.js';
+import type { EmbeddingsFile } from '../embeddings-file.js';
 import { encodeContextOf } from '../../model/encode-context.js';
 import { instructionFigure } from '../figure.js';
 import { compareOnUsers, tuneScenario } from '../instruction-tuning.js';
 import { readLabelled, sampleByUserHash } from '../labelled-samples.js';
-import { runProbe, type ProbeResult } from '../probe.js';
+import { runProbe, type ProbeOptions, type ProbeResult } from '../probe.js';
+import { DEFAULT_REPLICATES } from '../bootstrap.js';
 import { bagOfEventsProbe, encoderMeanFeatures } from './baselines.js';
 import { checkClaims } from './claims.js';
 import { prepareReportData } from './data.js';
@@ -55,9 +60,9 @@ export interface ReportRunOptions {
 }
 
 /** One embedding pass over the probe population, probed on `scenarios`. */
-async function probeModel(model: InstructUE, samples: Sample[], labels: Record<string, Float64Array>, scenarios: readonly string[], embed: EmbedOptions): Promise<ProbeResult> {
+async function probeModel(model: InstructUE, samples: Sample[], labels: Record<string, Float64Array>, scenarios: readonly string[], embed: EmbedOptions, probe: ProbeOptions): Promise<ProbeResult> {
   const e = await embedUsers(model, samples, embed);
-  return runProbe(e.embeddings, e.n, e.d, e.userIds, Object.fromEntries(scenarios.map((s) => [s, labels[s]!])));
+  return runProbe(e.embeddings, e.n, e.d, e.userIds, Object.fromEntries(scenarios.map((s) => [s, labels[s]!])), probe);
 }
 
 export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
@@ -73,6 +78,7 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
   for await (const s of readSamples(data.eval, { onInvalid: 'fail' })) evalSamples.push(s);
   const labels = Object.fromEntries(scenarios.map((s) => [s, Float64Array.from(evalSamples, (x) => x.record.labels?.[s] ?? NaN)]));
   const schema = readTabularSchema(join(data.root, TABULAR_SCHEMA_FILE));
+  const probeOpts: ProbeOptions = { bootstrap: p.bootstrap ?? DEFAULT_REPLICATES };
 
   // 2. training
   const trainOpts = { data, params: p, runsDir: join(opts.workDir, 'runs'), backend: opts.backend, log: opts.log, hooks: opts.trainHooks ?? {} };
@@ -94,13 +100,13 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
   const untrained = await buildRunModel(baseConfig, schema, opts.log);
   try {
     const context = encodeContextOf(baseConfig, untrained, schema);
-    row('untrained', [await probeModel(untrained.model, evalSamples, labels, scenarios, { context, batch: p.batch })]);
+    row('untrained', [await probeModel(untrained.model, evalSamples, labels, scenarios, { context, batch: p.batch }, probeOpts)]);
     const { features, width } = encoderMeanFeatures(untrained.model, evalSamples, context, p.batch);
-    row('encoder_mean', [runProbe(features, evalSamples.length, width, evalSamples.map((s) => s.record.user_id), labels)]);
+    row('encoder_mean', [runProbe(features, evalSamples.length, width, evalSamples.map((s) => s.record.user_id), labels, probeOpts)]);
   } finally {
     untrained.model.dispose();
   }
-  row('bag_of_events', [await bagOfEventsProbe(data.eval, schema)]);
+  row('bag_of_events', [bagOfEventsProbe(evalSamples, labels, schema, probeOpts)]);
 
   const full = await loadTrainedModel({ run: runDirs.get('full')!, log: opts.log, backend: opts.backend });
   const tuning: TuningSummary[] = [];
@@ -110,19 +116,24 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
   try {
     const model = full.built.model;
     const context = encodeContextOf(full.config, full.built, full.tabularSchema);
-    say('report: InstructUE universal');
-    universalProbe = await probeModel(model, evalSamples, labels, scenarios, { context, batch: p.batch, instruction: null });
+    say('report: InstructUE universal and the six written instructions (one pass over the users)');
+    // One pass: the encoder runs once per distinct record; the numbers are those of seven passes.
+    const [universalE, ...writtenE] = await embedMany(model, evalSamples, {
+      context, batch: p.batch, jobs: [{ instruction: null }, ...scenarios.map((s) => ({ instruction: SCENARIO_INSTRUCTIONS[s as ScenarioName] }))],
+    });
+    const probeFile = (e: EmbeddingsFile, names: readonly string[]) => runProbe(e.embeddings, e.n, e.d, e.userIds, Object.fromEntries(names.map((s) => [s, labels[s]!])), probeOpts);
+    universalProbe = probeFile(universalE!, scenarios);
     row('universal', [universalProbe]);
-    for (const scenario of scenarios) {
+    for (const [i, scenario] of scenarios.entries()) {
       const written = SCENARIO_INSTRUCTIONS[scenario as ScenarioName];
-      say(`report: ${scenario}: written instruction, then tuning ${p.tuneSteps} steps on ${p.shots} shots per class`);
-      manualProbes.push(await probeModel(model, evalSamples, labels, [scenario], { context, batch: p.batch, instruction: written }));
+      say(`report: ${scenario}: tuning ${p.tuneSteps} steps on ${p.shots} shots per class`);
+      manualProbes.push(probeFile(writtenE[i]!, [scenario]));
       const pool = await readLabelled(data.tune, scenario);
       const tuned = tuneScenario(model, pool, { context, shots: p.shots, seed: p.seed, initInstruction: written, steps: p.tuneSteps, lr: p.tuneLr, tau: full.config.train.tau });
       const heldOut = sampleByUserHash(tuned.heldOut, p.heldOutUsers, `held-out/${p.seed}`);
       const losses = compareOnUsers(model, context, heldOut, written, tuned.tokens, full.config.train.tau);
       tuning.push({ scenario, tokens: tuned.tokens.k, shotsLoss: [tuned.losses[0]!, tuned.losses.at(-1)!], heldOut: { users: heldOut.length, ...losses } });
-      tunedProbes.push(await probeModel(model, evalSamples, labels, [scenario], { context, batch: p.batch, instruction: null, instructionTokens: tuned.tokens }));
+      tunedProbes.push(await probeModel(model, evalSamples, labels, [scenario], { context, batch: p.batch, instruction: null, instructionTokens: tuned.tokens }, probeOpts));
       if (opts.figure && scenario === p.figureScenario) {
         say(`report: figure (t-SNE of ${p.figureUsers} users, ${scenario})`);
         const figure = await instructionFigure(model, await readLabelled(data.eval, scenario), {
@@ -145,7 +156,7 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
     const trained = await loadTrainedModel({ run: runDirs.get(plan.key)!, log: opts.log, backend: opts.backend });
     try {
       const context = encodeContextOf(trained.config, trained.built, trained.tabularSchema);
-      ablation.push(rowFromProbes(plan.key, plan.label, [await probeModel(trained.built.model, evalSamples, labels, scenarios, { context, batch: p.batch, instruction: null })], scenarios));
+      ablation.push(rowFromProbes(plan.key, plan.label, [await probeModel(trained.built.model, evalSamples, labels, scenarios, { context, batch: p.batch, instruction: null }, probeOpts)], scenarios));
     } finally {
       trained.built.model.dispose();
     }
@@ -156,7 +167,7 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
   const mainRows = MAIN_ROWS.map((r) => main.get(r.key)!);
   const claims = checkClaims([...mainRows, ...ablation], scenarios);
   return {
-    format: 'instructue-report/1',
+    format: 'instructue-report/2',
     command: opts.command,
     params: p,
     versions: reportVersions(tf.getBackend()),
