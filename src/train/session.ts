@@ -30,7 +30,10 @@ export function stepConfigOf(config: Frozen<Pick<WorkerConfig, 'train'>>): StepC
     exactSum: t.exact_sum,
     alphaLm: t.alpha_lm,
     alphaCl: t.alpha_cl,
-    contrastive: { tau: t.tau, margin: t.margin, userAnswer: t.neg_user_answer, userUser: t.neg_user_user, answerAnswer: t.neg_answer_answer },
+    contrastive: {
+      tau: t.tau, margin: t.margin, userAnswer: t.neg_user_answer, userUser: t.neg_user_user, answerAnswer: t.neg_answer_answer,
+      mask: t.mask, maskWarmupSteps: t.mask_warmup_steps, negatives: t.negatives,
+    },
     schedule: { peak: t.lr, warmupSteps: t.warmup_steps, totalSteps: t.steps, minRatio: t.min_lr_ratio },
     gradClip: t.grad_clip,
     adamw: { beta1: t.beta1, beta2: t.beta2, eps: t.eps, weightDecay: t.weight_decay },
