@@ -4,6 +4,10 @@
  *
  *   node dist/bench/model.js [--backends wasm,cpu] [--cases tiny,layer-small,layer-0.5b]
  *        [--reps 5] [--peer /usr/bin/python3] [--peer-device cpu|cuda] [--scale 1] [--json]
+ *        [--blas on|off|both] [--blas-threads N]
+ *
+ * `--blas both` runs the wasm backend twice, with its matmuls in the native BLAS and in the
+ * built-in kernel, in the same run as the peer.
  *
  * Cases:
  *   tiny         the tiny preset (configs/tiny.json) on synthetic users: one full train step
@@ -17,61 +21,14 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { blasMatMulActive, blasStatus } from '../src/backend/blas/install.js';
 import { selectBackend } from '../src/backend/select.js';
-import { tf } from '../src/backend/tf.js';
 import { webgpuAdapter } from '../src/backend/webgpu.js';
 import type { BackendName } from '../src/config/schema.js';
 import { silentLogger } from '../src/log.js';
-import { buildQwen2, LORA_TARGETS } from '../src/model/build-backbones.js';
-import { ParameterStore } from '../src/model/parameters.js';
-import { WeightReader } from '../src/model/weight-source.js';
-import { Rng } from '../src/util/rng.js';
 import { runTinyCase } from './tiny-case.js';
-import { median, type Timing } from './timing.js';
-
-interface LayerCase {
-  name: string;
-  hidden: number;
-  heads: number;
-  kv_heads: number;
-  mlp: number;
-  batch: number;
-  seq: number;
-}
-
-function layerCases(scale: number): Record<string, LayerCase> {
-  return {
-    'layer-small': { name: 'layer-small', hidden: 128, heads: 4, kv_heads: 4, mlp: 512, batch: 8, seq: 128 },
-    'layer-0.5b': { name: 'layer-0.5b', hidden: 896, heads: 14, kv_heads: 2, mlp: 4864, batch: scale, seq: 128 },
-  };
-}
-
-async function runLayer(c: LayerCase, backend: string, reps: number): Promise<Timing> {
-  const store = new ParameterStore();
-  const decoder = buildQwen2(
-    { hidden: c.hidden, layers: 1, heads: c.heads, kvHeads: c.kv_heads, headSize: c.hidden / c.heads, intermediate: c.mlp, vocab: 64, ropeTheta: 1e6, rmsEps: 1e-6, maxPositions: c.seq },
-    new WeightReader({ kind: 'random', seed: 'bench', std: 0.02 }, store),
-    LORA_TARGETS,
-    { r: 8, alpha: 16, useRslora: false, dropout: 0, seed: 'bench' },
-  );
-  const x = tf.tensor3d(new Rng('bench-x').normalArray(c.batch * c.seq * c.hidden, 1), [c.batch, c.seq, c.hidden]);
-  const mask = new Int32Array(c.batch * c.seq).fill(1);
-  // Reads are asynchronous: the webgpu backend cannot read synchronously in Node (no OffscreenCanvas).
-  const forwardMs = await median(async () => {
-    const y = tf.tidy(() => decoder.forward(x, mask));
-    await y.data();
-    y.dispose();
-  }, reps);
-  const trainMs = await median(async () => {
-    const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(decoder.forward(x, mask))) as tf.Scalar, store.trainableVariables());
-    await Promise.all(Object.values(grads).map((g) => g.data()));
-    tf.dispose([value, ...Object.values(grads)]);
-  }, reps);
-  tf.dispose(x);
-  decoder.disposeCaches();
-  store.dispose();
-  return { backend, name: c.name, forwardTokens: c.batch * c.seq, trainTokens: c.batch * c.seq, forwardMs, trainMs };
-}
+import { layerCases, runLayer, type LayerCase } from './layer-case.js';
+import type { Timing } from './timing.js';
 
 /** Runs the PyTorch peer on the layer cases; null when no Python with torch is found. */
 function runPeer(python: string, device: string, cases: LayerCase[], reps: number): Timing[] | null {
@@ -98,6 +55,18 @@ function findPython(explicit: string | undefined): string | null {
   return null;
 }
 
+function setEnv(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
+
+/** "wasm+BLAS (SkylakeX, 2 threads)" or "wasm" (built-in matmul). */
+function wasmLabel(): string {
+  if (!blasMatMulActive()) return 'wasm';
+  const status = blasStatus();
+  return `wasm+BLAS (${status.core?.split(' ')[0]}, ${status.threads} thread${status.threads === 1 ? '' : 's'})`;
+}
+
 function table(rows: Timing[]): string {
   const head = '| backend | case | forward ms | forward tok/s | fwd+bwd ms | fwd+bwd tok/s |';
   const sep = '|---|---|---:|---:|---:|---:|';
@@ -111,16 +80,24 @@ async function main(): Promise<void> {
       backends: { type: 'string', default: 'wasm,cpu' }, cases: { type: 'string', default: 'tiny,layer-small,layer-0.5b' },
       reps: { type: 'string', default: '5' }, peer: { type: 'string' }, 'peer-device': { type: 'string', default: 'cpu' },
       scale: { type: 'string', default: '1' }, json: { type: 'boolean' }, 'no-peer': { type: 'boolean' },
+      blas: { type: 'string', default: 'on' }, 'blas-threads': { type: 'string', default: '0' },
     },
   });
   const reps = Number(values.reps);
   const wanted = values.cases!.split(',');
   const layers = Object.values(layerCases(Number(values.scale))).filter((c) => wanted.includes(c.name));
   const rows: Timing[] = [];
-  for (const backend of values.backends!.split(',')) {
+  const runs = values.backends!.split(',').flatMap((backend) =>
+    backend !== 'wasm' ? [{ backend, blas: false }] : values.blas === 'both' ? [{ backend, blas: true }, { backend, blas: false }] : [{ backend, blas: values.blas !== 'off' }]);
+  const blasLib = process.env.INSTRUCTUE_BLAS_LIB;
+  for (const { backend, blas } of runs) {
     const name = backend as BackendName;
-    await selectBackend(name, silentLogger);
-    const label = backend === 'webgpu' ? `webgpu (${webgpuAdapter()})` : backend;
+    // Through the environment, so the tiny case's own session (which selects the backend from
+    // its config) gets the same choice.
+    if (blas) setEnv('INSTRUCTUE_BLAS_LIB', blasLib);
+    else process.env.INSTRUCTUE_BLAS_LIB = 'none';
+    await selectBackend(name, silentLogger, { blas: { threads: Number(values['blas-threads']) } });
+    const label = backend === 'webgpu' ? `webgpu (${webgpuAdapter()})` : backend === 'wasm' ? wasmLabel() : backend;
     // The pure-JS cpu backend is ~50x slower than wasm: one rep keeps the run short.
     const r = backend === 'cpu' ? 1 : reps;
     // The train step reads tensors synchronously, which the webgpu backend cannot do in Node.

@@ -3,11 +3,13 @@
  * Chooses the tfjs backend. `auto` tries the native TensorFlow bindings (tfjs-node-gpu, then
  * tfjs-node; both optional dependencies that cannot install without libtensorflow), then the
  * wasm backend (SIMD, the CPU default), then pure-JS cpu. A missing native package is one log
- * line, not a crash. Kernel gaps of wasm/cpu are filled before any op runs.
+ * line, not a crash. Kernel gaps of wasm/cpu are filled before any op runs; on wasm the matmuls
+ * run in a native BLAS when one is found (backend/blas).
  */
 import { BackendError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { installKernelFixes } from './kernels.js';
+import { installBlas, type BlasOptions } from './blas/install.js';
+import { installKernelFixes, installWasmKernelFixes } from './kernels.js';
 import { tf } from './tf.js';
 import { loadWebgpuBackend } from './webgpu.js';
 import type { BackendName } from '../config/schema.js';
@@ -31,8 +33,13 @@ async function loadWasm(): Promise<void> {
   await import('@tensorflow/tfjs-backend-wasm');
 }
 
+export interface BackendOptions {
+  /** The wasm backend's BLAS matmuls (threads from the config key `blas_threads`). */
+  blas?: BlasOptions;
+}
+
 /** Select and initialise the backend; returns the one in use. */
-export async function selectBackend(requested: BackendName, log: Logger): Promise<ActiveBackend> {
+export async function selectBackend(requested: BackendName, log: Logger, options: BackendOptions = {}): Promise<ActiveBackend> {
   // PROD silences tfjs's console banners ("install tfjs-node", kernel re-registration); our
   // own log line says which backend runs.
   tf.env().set('PROD', true);
@@ -61,7 +68,8 @@ export async function selectBackend(requested: BackendName, log: Logger): Promis
       await loadWasm();
       if (await tf.setBackend('wasm')) {
         await tf.ready();
-        log.info('backend selected', { backend: 'wasm' });
+        installWasmKernelFixes();
+        log.info('backend selected', { backend: 'wasm', blas: installBlas(log, options.blas) });
         return 'wasm';
       }
     } catch (err) {

@@ -16,6 +16,7 @@ export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
 export interface InstructueConfig {
   name: string;
   backend: BackendName;
+  blas_threads: number;
   seed: number;
   model: ModelConfig;
   data: DataConfig;
@@ -27,6 +28,7 @@ export interface InstructueConfig {
 export const schema: convict.Schema<InstructueConfig> = {
   name: { doc: 'Name of this run configuration', format: String, default: 'custom' },
   backend: { doc: 'tfjs backend: auto tries tensorflow (tfjs-node-gpu, tfjs-node), then wasm, then cpu; webgpu (experimental, needs the webgpu npm packages, see docs/gpu.md) is used only when named', format: oneOf(['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu']), default: 'auto', env: 'INSTRUCTUE_BACKEND', arg: 'backend' },
+  blas_threads: { doc: 'Threads of the native BLAS (OpenBLAS) that runs the wasm backend\'s matmuls; 0 = cores / local workers (or OPENBLAS_NUM_THREADS when set). The library is found through INSTRUCTUE_BLAS_LIB (a file or folder; "none" = built-in kernel), LD_LIBRARY_PATH and the system folders', format: 'nat', default: 0, env: 'INSTRUCTUE_BLAS_THREADS', arg: 'blas-threads' },
   seed: { doc: 'Seed for weights, data order and every random draw', format: 'int', default: 1234, arg: 'seed' },
   model: modelSchema,
   data: dataSchema,

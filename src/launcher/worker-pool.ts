@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
+import { LOCAL_WORKERS_ENV } from '../backend/blas/threads.js';
 import type { Logger } from '../log.js';
 
 export interface WorkerPoolOptions {
@@ -35,15 +36,16 @@ export class WorkerPool {
 
   /** Starts workers until `count` are alive. */
   grow(count: number): void {
-    while (this.children.size < count) this.start();
+    while (this.children.size < count) this.start(count);
   }
 
-  private start(): void {
+  /** `localWorkers`: how many share this machine's cores (each sizes its BLAS threads by it). */
+  private start(localWorkers: number): void {
     const id = `w${this.next++}`;
     const logFile = join(this.opts.logDir, `${id}.log`);
     const fd = openSync(logFile, 'a');
     const child = spawn(process.execPath, [BIN, 'worker', '--nats', this.opts.natsUrl, '--job', this.opts.job, '--id', id], {
-      stdio: ['ignore', fd, fd], env: { ...process.env, ...this.opts.env },
+      stdio: ['ignore', fd, fd], env: { ...process.env, ...this.opts.env, [LOCAL_WORKERS_ENV]: String(localWorkers) },
     });
     closeSync(fd);
     this.children.set(id, child);
