@@ -90,7 +90,9 @@ export interface LoadBlasOptions {
 
 /** Loads the first usable BLAS; throws LibraryNotFoundError naming every place searched. */
 export function loadBlas(opts: LoadBlasOptions = {}): Blas {
-  const spec: LibrarySpec = { ...OPENBLAS_SPEC, systemSearch: opts.systemSearch ?? true };
+  const system = opts.systemSearch ?? true;
+  // Debian's per-variant folders are system folders too.
+  const spec: LibrarySpec = { ...OPENBLAS_SPEC, dirs: system ? OPENBLAS_SPEC.dirs : [], systemSearch: system };
   // Before any load: OpenBLAS picks its kernels once, when it loads.
   const core = ensureCoreType();
   const { handle, found } = openLibrary(spec, bind, opts.env ?? process.env);
