@@ -7,7 +7,9 @@
  *        [--blas on|off|both] [--blas-threads N]
  *
  * `--blas both` runs the wasm backend twice, with its matmuls in the native BLAS and in the
- * built-in kernel, in the same run as the peer.
+ * built-in kernel, in the same run as the peer. `--blas-threads` applies to the layer cases
+ * (the tiny case builds its session from the config, whose blas_threads is 0 = auto). The
+ * peer runs at its best thread setting (bench/peer/run-peer.ts).
  *
  * Cases:
  *   tiny         the tiny preset (configs/tiny.json) on synthetic users: one full train step
@@ -18,8 +20,6 @@
  * Layers have frozen base weights and LoRA r=8 on every projection; "train" is forward +
  * backward of mean(h²) with respect to the LoRA weights (what the peer script does too).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { blasMatMulActive, blasStatus } from '../src/backend/blas/install.js';
 import { selectBackend } from '../src/backend/select.js';
@@ -27,33 +27,9 @@ import { webgpuAdapter } from '../src/backend/webgpu.js';
 import type { BackendName } from '../src/config/schema.js';
 import { silentLogger } from '../src/log.js';
 import { runTinyCase } from './tiny-case.js';
-import { layerCases, runLayer, type LayerCase } from './layer-case.js';
+import { layerCases, runLayer } from './layer-case.js';
+import { findPython, runPeer } from './peer/run-peer.js';
 import type { Timing } from './timing.js';
-
-/** Runs the PyTorch peer on the layer cases; null when no Python with torch is found. */
-function runPeer(python: string, device: string, cases: LayerCase[], reps: number): Timing[] | null {
-  if (cases.length === 0) return null;
-  // Relative to the repository root (benchmarks run from there; bundled copies too).
-  const script = 'bench/peer/decoder_layer.py';
-  const spec = JSON.stringify({ cases, device, reps, warmup: 1, threads: 1 });
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? '2', MALLOC_MMAP_THRESHOLD_: '4294967296', MALLOC_TRIM_THRESHOLD_: '4294967296' };
-  const run = spawnSync(python, [script, spec], { encoding: 'utf8', env, timeout: 20 * 60_000 });
-  if (run.status !== 0) {
-    console.error(`peer: ${python} failed (${run.stderr.trim().split('\n').pop() ?? run.status}); skipping PyTorch figures`);
-    return null;
-  }
-  const [header, ...rows] = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  return rows.map((r) => ({ backend: `torch ${header!.torch} ${header!.device} ${header!.dtype}`, name: String(r.name), forwardTokens: Number(r.tokens), trainTokens: Number(r.tokens), forwardMs: Number(r.forward_ms), trainMs: Number(r.train_ms) }));
-}
-
-function findPython(explicit: string | undefined): string | null {
-  const candidates = explicit ? [explicit] : ['/usr/bin/python3', 'python3'];
-  for (const py of candidates) {
-    if (py.startsWith('/') && !existsSync(py)) continue;
-    if (spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0) return py;
-  }
-  return null;
-}
 
 function setEnv(name: string, value: string | undefined): void {
   if (value === undefined) delete process.env[name];
@@ -106,7 +82,7 @@ async function main(): Promise<void> {
     if (!values.json) console.error(`done: ${label}`);
   }
   const python = values['no-peer'] ? null : findPython(values.peer);
-  const peer = python ? runPeer(python, values['peer-device']!, layers, reps) : null;
+  const peer = python ? runPeer(python, values['peer-device']!, layers, reps, (line) => console.error(line)) : null;
   if (!python && !values['no-peer']) console.error('peer: no Python with torch found (apt-get install -y python3-torch libopenblas0-pthread); PyTorch figures skipped');
   rows.push(...(peer ?? []));
   if (values.json) {
@@ -115,9 +91,10 @@ async function main(): Promise<void> {
   }
   console.log(table(rows));
   for (const c of layers) {
-    const ours = rows.find((r) => r.name === c.name && r.backend.startsWith('wasm')) ?? rows.find((r) => r.name === c.name && r.backend.startsWith('webgpu'));
     const theirs = peer?.find((r) => r.name === c.name);
-    if (ours && theirs) console.log(`${c.name}: ${ours.backend} fwd+bwd is ${(theirs.trainMs / ours.trainMs).toFixed(3)}× PyTorch's throughput (${theirs.backend})`);
+    for (const ours of rows.filter((r) => r.name === c.name && (r.backend.startsWith('wasm') || r.backend.startsWith('webgpu')))) {
+      if (theirs) console.log(`${c.name}: ${ours.backend} fwd+bwd is ${(theirs.trainMs / ours.trainMs).toFixed(3)}× PyTorch's throughput (${theirs.backend})`);
+    }
   }
 }
 

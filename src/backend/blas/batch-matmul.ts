@@ -8,7 +8,6 @@
  * flags, not copies. Batches whose b is shared (the usual `x·W` of a linear layer, leading axes
  * of b all 1) fold into one GEMM of batch·m rows; otherwise there is one GEMM per output batch.
  */
-import koffi from 'koffi';
 import { tf } from '../tf.js';
 import type { Blas } from './openblas.js';
 
@@ -80,7 +79,7 @@ export function blasBatchMatMul(blas: Blas): (args: Args) => tf.TensorInfo {
       return out;
     }
     // Taken after makeOutput: its malloc may grow (and so move) the heap.
-    const heap = Number(koffi.address(backend.wasm.HEAPU8));
+    const heap = blas.address(backend.wasm.HEAPU8);
     const ptr = (t: tf.TensorInfo) => heap + backend.dataIdMap.get(t.dataId).memoryOffset;
     const pa = ptr(a);
     const pb = ptr(b);

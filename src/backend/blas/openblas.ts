@@ -12,7 +12,9 @@
  * `none` turns BLAS off). Only OpenBLAS file names are searched on the system: the generic
  * `libblas.so.3` may be the reference BLAS, which is ~30x slower than the built-in wasm kernel.
  */
-import koffi, { type LibraryHandle } from 'koffi';
+import { createRequire } from 'node:module';
+import type { LibraryHandle } from 'koffi';
+import { BackendError } from '../../errors.js';
 import { ensureCoreType } from './core-type.js';
 import { LibraryNotFoundError, openLibrary, type LibraryCandidate, type LibrarySpec } from '../native/find-library.js';
 
@@ -32,10 +34,30 @@ export const OPENBLAS_SPEC: LibrarySpec = {
   hint: `Install it (Debian/Ubuntu: apt-get install libopenblas0-pthread; scripts/setup.sh does this) or set ${BLAS_ENV_VAR} to a CBLAS library file; the built-in wasm matmul is used meanwhile (about 4x slower).`,
 };
 
+type Koffi = typeof import('koffi');
+let koffiModule: Koffi | null = null;
+
+/**
+ * koffi, loaded on first use: its native part is an optional npm dependency
+ * (@koromix/koffi-<platform>), so an install without optional packages has none, and that must
+ * cost the BLAS path only, not every import of the backend code.
+ */
+function koffi(): Koffi {
+  if (koffiModule) return koffiModule;
+  try {
+    koffiModule = createRequire(import.meta.url)('koffi') as Koffi;
+    return koffiModule;
+  } catch (err) {
+    throw new BackendError(`koffi (the FFI that calls the BLAS) failed to load: ${(err as Error).message.split('\n')[0]}. Install the npm packages with their optional dependencies (npm ci, without --omit=optional): koffi's native part is the optional package @koromix/koffi-${process.platform}-${process.arch}.`, { cause: err });
+  }
+}
+
 /** One loaded BLAS. Addresses are byte addresses in this process. */
 export interface Blas {
   /** The file loaded and where it was found. */
   readonly found: LibraryCandidate;
+  /** The address of a typed array's first byte (koffi.address): for the wasm heap's base. */
+  address(view: ArrayBufferView): number;
   /** Row-major C[m,n] = op(A)·op(B) (alpha 1, beta 0); lda/ldb/ldc are row strides in elements. */
   sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number): void;
   /** Sets the library's thread count; false when the library has no such control. */
@@ -62,7 +84,8 @@ function optional<T>(lib: LibraryHandle, prototype: string): T | null {
 }
 
 function bind(path: string): Omit<Blas, 'found' | 'coreFrom'> {
-  const lib = koffi.load(path);
+  const ffi = koffi();
+  const lib = ffi.load(path);
   // Throws (and openLibrary tries the next candidate) when the file is no CBLAS.
   const sgemm = lib.func('void cblas_sgemm(int order, int ta, int tb, int m, int n, int k, float alpha, const void *a, int lda, const void *b, int ldb, float beta, void *c, int ldc)') as unknown as SgemmFn;
   const setThreads = optional<(n: number) => void>(lib, 'void openblas_set_num_threads(int n)');
@@ -70,6 +93,7 @@ function bind(path: string): Omit<Blas, 'found' | 'coreFrom'> {
   const getConfig = optional<() => string>(lib, 'const char *openblas_get_config()');
   const getCore = optional<() => string>(lib, 'const char *openblas_get_corename()');
   return {
+    address: (view) => Number(ffi.address(view)),
     sgemm: (ta, tb, m, n, k, a, lda, b, ldb, c, ldc) => sgemm(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, m, n, k, 1, a, lda, b, ldb, 0, c, ldc),
     setThreads: (n) => {
       if (!setThreads) return false;
@@ -95,6 +119,7 @@ export function loadBlas(opts: LoadBlasOptions = {}): Blas {
   const spec: LibrarySpec = { ...OPENBLAS_SPEC, dirs: system ? OPENBLAS_SPEC.dirs : [], systemSearch: system };
   // Before any load: OpenBLAS picks its kernels once, when it loads.
   const core = ensureCoreType();
+  koffi(); // a missing FFI is one clear error, not one "failed to load" per candidate
   const { handle, found } = openLibrary(spec, bind, opts.env ?? process.env);
   return { ...handle, found, coreFrom: core.from };
 }
