@@ -9,8 +9,9 @@
 import { BackendError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { installBlas, type BlasOptions } from './blas/install.js';
-import { installKernelFixes, installWasmKernelFixes } from './kernels.js';
+import { installKernelFixes } from './kernels.js';
 import { tf } from './tf.js';
+import { installWasmDataKernels } from './wasm-data-kernels.js';
 import { loadWebgpuBackend } from './webgpu.js';
 import type { BackendName } from '../config/schema.js';
 
@@ -68,7 +69,7 @@ export async function selectBackend(requested: BackendName, log: Logger, options
       await loadWasm();
       if (await tf.setBackend('wasm')) {
         await tf.ready();
-        installWasmKernelFixes();
+        installWasmDataKernels();
         log.info('backend selected', { backend: 'wasm', blas: installBlas(log, options.blas) });
         return 'wasm';
       }
