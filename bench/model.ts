@@ -4,12 +4,14 @@
  *
  *   node dist/bench/model.js [--backends wasm,cpu] [--cases tiny,layer-small,layer-0.5b]
  *        [--reps 5] [--peer /usr/bin/python3] [--peer-device cpu|cuda] [--scale 1] [--json]
- *        [--blas on|off|both] [--blas-threads N]
+ *        [--blas on|off|both] [--blas-threads N] [--rounds 3]
  *
  * `--blas both` runs the wasm backend twice, with its matmuls in the native BLAS and in the
  * built-in kernel, in the same run as the peer. `--blas-threads` applies to the layer cases
  * (the tiny case builds its session from the config, whose blas_threads is 0 = auto). The
- * peer runs at its best thread setting (bench/peer/run-peer.ts).
+ * peer runs at its best thread setting (bench/peer/run-peer.ts). Our runs and the peer's
+ * alternate over `--rounds` rounds; each figure is the median over rounds of the per-round
+ * median of `--reps` runs.
  *
  * Cases:
  *   tiny         the tiny preset (configs/tiny.json) on synthetic users: one full train step
@@ -28,7 +30,7 @@ import type { BackendName } from '../src/config/schema.js';
 import { silentLogger } from '../src/log.js';
 import { runTinyCase } from './tiny-case.js';
 import { layerCases, runLayer } from './layer-case.js';
-import { findPython, runPeer } from './peer/run-peer.js';
+import { bestSettings, findPython, peerSettings, runPeer, type PeerSetting } from './peer/run-peer.js';
 import type { Timing } from './timing.js';
 
 function setEnv(name: string, value: string | undefined): void {
@@ -56,46 +58,72 @@ async function main(): Promise<void> {
       backends: { type: 'string', default: 'wasm,cpu' }, cases: { type: 'string', default: 'tiny,layer-small,layer-0.5b' },
       reps: { type: 'string', default: '5' }, peer: { type: 'string' }, 'peer-device': { type: 'string', default: 'cpu' },
       scale: { type: 'string', default: '1' }, json: { type: 'boolean' }, 'no-peer': { type: 'boolean' },
-      blas: { type: 'string', default: 'on' }, 'blas-threads': { type: 'string', default: '0' },
+      blas: { type: 'string', default: 'on' }, 'blas-threads': { type: 'string', default: '0' }, rounds: { type: 'string', default: '3' },
     },
   });
   const reps = Number(values.reps);
+  const rounds = Number(values.rounds);
   const wanted = values.cases!.split(',');
   const layers = Object.values(layerCases(Number(values.scale))).filter((c) => wanted.includes(c.name));
-  const rows: Timing[] = [];
   const runs = values.backends!.split(',').flatMap((backend) =>
     backend !== 'wasm' ? [{ backend, blas: false }] : values.blas === 'both' ? [{ backend, blas: true }, { backend, blas: false }] : [{ backend, blas: values.blas !== 'off' }]);
   const blasLib = process.env.INSTRUCTUE_BLAS_LIB;
-  for (const { backend, blas } of runs) {
-    const name = backend as BackendName;
-    // Through the environment, so the tiny case's own session (which selects the backend from
-    // its config) gets the same choice.
-    if (blas) setEnv('INSTRUCTUE_BLAS_LIB', blasLib);
-    else process.env.INSTRUCTUE_BLAS_LIB = 'none';
-    await selectBackend(name, silentLogger, { blas: { threads: Number(values['blas-threads']) } });
-    const label = backend === 'webgpu' ? `webgpu (${webgpuAdapter()})` : backend === 'wasm' ? wasmLabel() : backend;
-    // The pure-JS cpu backend is ~50x slower than wasm: one rep keeps the run short.
-    const r = backend === 'cpu' ? 1 : reps;
-    // The train step reads tensors synchronously, which the webgpu backend cannot do in Node.
-    if (wanted.includes('tiny') && backend !== 'webgpu') rows.push(await runTinyCase(name, label, r));
-    for (const c of layers) rows.push(await runLayer(c, label, r));
-    if (!values.json) console.error(`done: ${label}`);
-  }
   const python = values['no-peer'] ? null : findPython(values.peer);
-  const peer = python ? runPeer(python, values['peer-device']!, layers, reps, (line) => console.error(line)) : null;
   if (!python && !values['no-peer']) console.error('peer: no Python with torch found (apt-get install -y python3-torch libopenblas0-pthread); PyTorch figures skipped');
-  rows.push(...(peer ?? []));
+  const device = values['peer-device']!;
+  // Rounds interleave our runs and the peer's, so that load from other processes on a shared
+  // machine falls on both sides; each figure is the median over rounds of per-round medians.
+  const ours: Timing[] = [];
+  const theirs: Timing[] = [];
+  let peerOk = python !== null;
+  let best: Map<string, PeerSetting> | null = null;
+  for (let round = 0; round < rounds; round++) {
+    for (const { backend, blas } of runs) {
+      const name = backend as BackendName;
+      // Through the environment, so the tiny case's own session (which selects the backend from
+      // its config) gets the same choice.
+      if (blas) setEnv('INSTRUCTUE_BLAS_LIB', blasLib);
+      else process.env.INSTRUCTUE_BLAS_LIB = 'none';
+      await selectBackend(name, silentLogger, { blas: { threads: Number(values['blas-threads']) } });
+      const label = backend === 'webgpu' ? `webgpu (${webgpuAdapter()})` : backend === 'wasm' ? wasmLabel() : backend;
+      // The pure-JS cpu backend is ~50x slower than wasm: one rep keeps the run short.
+      const r = backend === 'cpu' ? 1 : reps;
+      // The train step reads tensors synchronously, which the webgpu backend cannot do in Node.
+      if (wanted.includes('tiny') && backend !== 'webgpu') ours.push(await runTinyCase(name, label, r));
+      for (const c of layers) ours.push(await runLayer(c, label, r));
+      if (!values.json) console.error(`round ${round + 1}: done ${label}`);
+    }
+    if (!peerOk || layers.length === 0) continue;
+    // The first round sweeps every thread setting; later rounds rerun each case's best one.
+    const settings = best ? [...new Map([...best.values()].map((s) => [JSON.stringify(s), s])).values()] : peerSettings(device);
+    const peerRuns = runPeer(python!, device, layers, reps, settings, (line) => console.error(`round ${round + 1}: ${line}`));
+    if (!peerRuns) {
+      peerOk = false;
+      continue;
+    }
+    best ??= bestSettings(peerRuns);
+    for (const run of peerRuns) theirs.push(...run.rows.filter((r) => JSON.stringify(best!.get(r.name)) === JSON.stringify(run.setting)));
+  }
+  const rows = [...medianOverRounds(ours), ...(peerOk ? medianOverRounds(theirs) : [])];
   if (values.json) {
-    console.log(JSON.stringify({ rows }, null, 2));
+    console.log(JSON.stringify({ rounds, reps, rows }, null, 2));
     return;
   }
   console.log(table(rows));
   for (const c of layers) {
-    const theirs = peer?.find((r) => r.name === c.name);
-    for (const ours of rows.filter((r) => r.name === c.name && (r.backend.startsWith('wasm') || r.backend.startsWith('webgpu')))) {
-      if (theirs) console.log(`${c.name}: ${ours.backend} fwd+bwd is ${(theirs.trainMs / ours.trainMs).toFixed(3)}× PyTorch's throughput (${theirs.backend})`);
+    const peer = peerOk ? rows.find((r) => r.name === c.name && r.backend.startsWith('torch')) : undefined;
+    for (const o of rows.filter((r) => r.name === c.name && (r.backend.startsWith('wasm') || r.backend.startsWith('webgpu')))) {
+      if (peer) console.log(`${c.name}: ${o.backend} fwd+bwd is ${(peer.trainMs / o.trainMs).toFixed(3)}× PyTorch's throughput (${peer.backend})`);
     }
   }
+}
+
+/** One row per (backend, case): the median over rounds of forward and train times. */
+function medianOverRounds(rows: Timing[]): Timing[] {
+  const groups = new Map<string, Timing[]>();
+  for (const r of rows) groups.set(`${r.backend}\u0000${r.name}`, [...(groups.get(`${r.backend}\u0000${r.name}`) ?? []), r]);
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return [...groups.values()].map((g) => ({ ...g[0]!, forwardMs: mid(g.map((r) => r.forwardMs)), trainMs: mid(g.map((r) => r.trainMs)) }));
 }
 
 await main();

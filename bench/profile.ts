@@ -5,7 +5,7 @@
  * call is its cost. "other" is the time outside kernels (tfjs bookkeeping, our JS, reads).
  *
  *   node dist/bench/profile.js [--case tiny|layer-small|layer-0.5b] [--backend wasm|cpu]
- *        [--blas on|off] [--reps 3] [--top 25] [--json]
+ *        [--blas on|off] [--grad-transposes auto|explicit|flags] [--reps 3] [--top 25] [--json]
  *
  * It reports the per-run mean over `reps` runs after one warm-up run.
  */
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { rmSync } from 'node:fs';
 import { blasStatus } from '../src/backend/blas/install.js';
+import { setGradientTransposes } from '../src/backend/kernels.js';
 import { selectBackend } from '../src/backend/select.js';
 import { tf } from '../src/backend/tf.js';
 import { loadConfig } from '../src/config/load.js';
@@ -66,11 +67,13 @@ const { values } = parseArgs({
   options: {
     case: { type: 'string', default: 'tiny' }, backend: { type: 'string', default: 'wasm' }, blas: { type: 'string', default: 'on' },
     reps: { type: 'string', default: '3' }, top: { type: 'string', default: '25' }, json: { type: 'boolean' },
+    'grad-transposes': { type: 'string', default: 'auto' },
   },
 });
 const reps = Number(values.reps);
 const backend = values.backend as BackendName;
 if (values.blas === 'off') process.env.INSTRUCTUE_BLAS_LIB = 'none';
+setGradientTransposes(values['grad-transposes'] as 'auto' | 'explicit' | 'flags');
 let runMs: number;
 let label: string;
 if (values.case === 'tiny') {
@@ -96,7 +99,7 @@ if (values.case === 'tiny') {
 const rows = [...entries.values()].map((e) => ({ ...e, calls: e.calls / reps, ms: e.ms / reps })).sort((a, b) => b.ms - a.ms);
 const kernelMs = rows.reduce((s, r) => s + r.ms, 0);
 const blas = blasStatus();
-const head = `${label} on ${backend}${backend === 'wasm' ? (blas.active ? ` + BLAS (${blas.core}, ${blas.threads} threads)` : ' (built-in matmul)') : ''}: ${runMs.toFixed(1)} ms per run, kernels ${kernelMs.toFixed(1)} ms, other ${(runMs - kernelMs).toFixed(1)} ms`;
+const head = `${label} on ${backend}${backend === 'wasm' ? (blas.active ? ` + BLAS (${blas.core}, ${blas.threads} threads)` : ' (built-in matmul)') : ''}, gradient transposes ${values['grad-transposes']}: ${runMs.toFixed(1)} ms per run, kernels ${kernelMs.toFixed(1)} ms, other ${(runMs - kernelMs).toFixed(1)} ms`;
 if (values.json) {
   console.log(JSON.stringify({ label: head, runMs, kernelMs, rows }, null, 2));
 } else {

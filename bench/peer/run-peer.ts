@@ -1,8 +1,8 @@
 /**
  * Runs the PyTorch peer (decoder_layer.py) for bench/model.ts at its best thread setting. On a
  * CPU that is a sweep: torch's intra-op threads × OpenBLAS's threads over {1, cores}, each in
- * its own process (OpenBLAS reads OPENBLAS_NUM_THREADS at load), keeping the fastest fwd+bwd per
- * case. PyTorch gets the same OpenBLAS kernel family as our wasm+BLAS path (OPENBLAS_CORETYPE,
+ * its own process (OpenBLAS reads OPENBLAS_NUM_THREADS at load); bench/model.ts keeps the
+ * fastest fwd+bwd per case. PyTorch gets the same OpenBLAS kernel family as our wasm+BLAS path (OPENBLAS_CORETYPE,
  * see src/backend/blas/core-type.ts): Debian's OpenBLAS 0.3.21 mis-detects this project's CPUs
  * as "Prescott", which would slow PyTorch down 2-3x and flatter us.
  */
@@ -47,14 +47,22 @@ function runOnce(python: string, device: string, cases: LayerCase[], reps: numbe
   return rows.map((r) => ({ backend: label, name: String(r.name), forwardTokens: Number(r.tokens), trainTokens: Number(r.tokens), forwardMs: Number(r.forward_ms), trainMs: Number(r.train_ms) }));
 }
 
-/** The peer's rows at its best setting per case (all settings' figures go to stderr); null on failure. */
-export function runPeer(python: string, device: string, cases: LayerCase[], reps: number, log: (line: string) => void): Timing[] | null {
-  if (cases.length === 0) return null;
-  const cores = availableParallelism();
-  const counts = [...new Set([1, cores])];
-  const settings: PeerSetting[] = device === 'cpu' ? counts.flatMap((torchThreads) => counts.map((blasThreads) => ({ torchThreads, blasThreads }))) : [{ torchThreads: 1, blasThreads: 1 }];
+/** The settings to try: torch threads × OpenBLAS threads over {1, cores} on a CPU; one on a GPU. */
+export function peerSettings(device: string): PeerSetting[] {
+  const counts = [...new Set([1, availableParallelism()])];
+  return device === 'cpu' ? counts.flatMap((torchThreads) => counts.map((blasThreads) => ({ torchThreads, blasThreads }))) : [{ torchThreads: 1, blasThreads: 1 }];
+}
+
+export interface PeerRun {
+  setting: PeerSetting;
+  rows: Timing[];
+}
+
+/** One peer process per setting (each setting's figures go to `log`); null when the peer fails. */
+export function runPeer(python: string, device: string, cases: LayerCase[], reps: number, settings: PeerSetting[], log: (line: string) => void): PeerRun[] | null {
+  if (cases.length === 0) return [];
   const coreType = process.env.OPENBLAS_CORETYPE ?? coreTypeFor(cpuFlags()) ?? undefined;
-  const best = new Map<string, Timing>();
+  const runs: PeerRun[] = [];
   for (const setting of settings) {
     const rows = runOnce(python, device, cases, reps, setting, coreType);
     if (typeof rows === 'string') {
@@ -62,7 +70,14 @@ export function runPeer(python: string, device: string, cases: LayerCase[], reps
       return null;
     }
     log(`peer: ${rows[0]?.backend}: ${rows.map((r) => `${r.name} fwd+bwd ${r.trainMs.toFixed(1)} ms`).join(', ')}`);
-    for (const r of rows) if (!best.has(r.name) || r.trainMs < best.get(r.name)!.trainMs) best.set(r.name, r);
+    runs.push({ setting, rows });
   }
-  return cases.map((c) => best.get(c.name)!).filter(Boolean);
+  return runs;
+}
+
+/** Per case, the setting with the fastest fwd+bwd. */
+export function bestSettings(runs: PeerRun[]): Map<string, PeerSetting> {
+  const best = new Map<string, { setting: PeerSetting; ms: number }>();
+  for (const run of runs) for (const r of run.rows) if (!best.has(r.name) || r.trainMs < best.get(r.name)!.ms) best.set(r.name, { setting: run.setting, ms: r.trainMs });
+  return new Map([...best].map(([name, b]) => [name, b.setting]));
 }

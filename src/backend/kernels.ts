@@ -59,8 +59,16 @@ function transposeLast2(x: tf.Tensor): tf.Tensor {
   return tf.transpose(x, perm);
 }
 
+let transposeMode: 'auto' | 'explicit' | 'flags' = 'auto';
+
+/** Forces the gradient's transposes one way (benchmarks comparing both); 'auto' is the default. */
+export function setGradientTransposes(mode: 'auto' | 'explicit' | 'flags'): void {
+  transposeMode = mode;
+}
+
 /** Whether transposed products should be explicit copies on the backend running now. */
 function explicitTransposes(): boolean {
+  if (transposeMode !== 'auto') return transposeMode === 'explicit';
   const backend = tf.getBackend();
   return backend === 'cpu' || (backend === 'wasm' && !blasMatMulActive());
 }

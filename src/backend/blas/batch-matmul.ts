@@ -51,8 +51,30 @@ function broadcastShape(a: number[], b: number[]): number[] {
   return out;
 }
 
+/**
+ * GEMMs below this many multiply-adds run on one thread. Handing work to OpenBLAS's other
+ * threads and waiting for them costs tens of microseconds, about what a GEMM of this size takes
+ * on one core (~150 GFLOP/s with the SkylakeX kernels); OpenBLAS's own cut-off (2^18) is far
+ * lower, and a decoder layer is full of GEMMs in between: the LoRA products (rank 8) and the
+ * per-head attention products. `node dist/bench/gemm.js` shows the crossover on a machine.
+ */
+export const SMALL_GEMM_MACS = 1 << 23;
+
+/** The thread budget the kernel may use per GEMM (set by install.ts from blas_threads). */
+export interface ThreadBudget {
+  /** Threads for large GEMMs. */
+  max: number;
+  /** What the library is set to now (set only when it changes). */
+  current: number;
+}
+
 /** The kernel function for `tf.registerKernel`, bound to one loaded BLAS. */
-export function blasBatchMatMul(blas: Blas): (args: Args) => tf.TensorInfo {
+export function blasBatchMatMul(blas: Blas, budget: ThreadBudget): (args: Args) => tf.TensorInfo {
+  const gemm = (ta: boolean, tb: boolean, m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number) => {
+    const threads = m * n * k < SMALL_GEMM_MACS ? 1 : budget.max;
+    if (threads !== budget.current && blas.setThreads(threads)) budget.current = threads;
+    blas.sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
+  };
   return ({ inputs, backend: anyBackend, attrs }) => {
     const backend = anyBackend as WasmBackendLike;
     const a = inputs.a!;
@@ -91,7 +113,7 @@ export function blasBatchMatMul(blas: Blas): (args: Args) => tf.TensorInfo {
     const strideC = m * n * 4;
     if (size(leadB) === 1 && !transposeA) {
       // b is shared and each a batch is m contiguous rows: one GEMM over batches·m rows.
-      blas.sgemm(false, transposeB, batches * m, n, k, pa, lda, pb, ldb, pc, n);
+      gemm(false, transposeB, batches * m, n, k, pa, lda, pb, ldb, pc, n);
       return out;
     }
     const rank = lead.length;
@@ -107,7 +129,7 @@ export function blasBatchMatMul(blas: Blas): (args: Args) => tf.TensorInfo {
         ia += coord * sa[d]!;
         ib += coord * sb[d]!;
       }
-      blas.sgemm(transposeA, transposeB, m, n, k, pa + ia * strideA, lda, pb + ib * strideB, ldb, pc + i * strideC, n);
+      gemm(transposeA, transposeB, m, n, k, pa + ia * strideA, lda, pb + ib * strideB, ldb, pc + i * strideC, n);
     }
     return out;
   };

@@ -8,7 +8,7 @@
  */
 import type { Logger } from '../../log.js';
 import { tf } from '../tf.js';
-import { blasBatchMatMul } from './batch-matmul.js';
+import { blasBatchMatMul, type ThreadBudget } from './batch-matmul.js';
 import { BLAS_ENV_VAR, loadBlas, type Blas } from './openblas.js';
 import { chooseBlasThreads } from './threads.js';
 
@@ -36,6 +36,7 @@ export interface BlasStatus {
 let loaded: Blas | false | null = null;
 let builtin: tf.KernelConfig | undefined;
 let active = false;
+const budget: ThreadBudget = { max: 1, current: 1 };
 let status: BlasStatus = { active: false, reason: 'not installed' };
 
 /** Whether the wasm backend's BatchMatMul runs in BLAS right now. */
@@ -81,12 +82,14 @@ function install(log: Logger, opts: BlasOptions): BlasStatus {
   if (loaded === false) return { active: false, reason: 'not found' };
   const choice = chooseBlasThreads(opts.threads ?? 0, env);
   if (choice.threads !== null) loaded.setThreads(choice.threads);
+  // What the library runs large GEMMs on (its own setting when OPENBLAS_NUM_THREADS decides).
+  budget.max = budget.current = loaded.threads() ?? 1;
   if (!active) {
     builtin ??= tf.getKernel('BatchMatMul', 'wasm');
-    register(blasBatchMatMul(loaded) as unknown as tf.KernelFunc);
+    register(blasBatchMatMul(loaded, budget) as unknown as tf.KernelFunc);
     active = true;
   }
-  return { active: true, library: loaded.found.path, threads: loaded.threads(), core: `${loaded.coreName()} (${loaded.coreFrom})`, reason: choice.reason };
+  return { active: true, library: loaded.found.path, threads: budget.max, core: `${loaded.coreName()} (${loaded.coreFrom})`, reason: choice.reason };
 }
 
 /** The loaded BLAS's build line (for the bench and logs), or null. */
