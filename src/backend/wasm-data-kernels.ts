@@ -10,6 +10,7 @@
  *   (`readSync`), then copies each row through a fresh `subarray`; `Concat` allocates a
  *   `subarray` per row too; `Tile` computes an index per element. Here every copy is a
  *   `copyWithin` (a memmove) on one view of the heap: no allocations, contiguous runs merged.
+ * - `GatherV2` computes a source index per element; here it is one memmove per gathered row.
  * String tensors keep the original kernels.
  */
 import { tf } from './tf.js';
@@ -139,6 +140,45 @@ function concat(original: tf.KernelFunc): Kernel {
   };
 }
 
+/**
+ * GatherV2: out[b, o, i, :] = x[b, o, indices[b, i], :], one memmove per gathered slice (the
+ * built-in computes every element's source index: 9 ms for 3,456 embedding rows of 32 floats).
+ */
+function gatherV2(original: tf.KernelFunc): Kernel {
+  return (args) => {
+    const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+    if (x.dtype === 'string') return original(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    const backend = args.backend as WasmBackend;
+    const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
+    const $axis = tf.util.parseAxisParam(axis, x.shape)[0]!;
+    const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x as tf.Tensor, indices as tf.Tensor, $axis, batchDims);
+    const ids = backend.typedArrayFromHeap(indices);
+    const dim = x.shape[$axis]!;
+    for (let i = 0; i < ids.length; i++) {
+      if (!(ids[i]! >= 0 && ids[i]! <= dim - 1)) throw new Error(`GatherV2: the index value ${ids[i]} is not in [0, ${dim - 1}]`);
+    }
+    const out = backend.makeOutput(info.outputShape, x.dtype);
+    if (sizeOf(info.outputShape) === 0 || sizeOf(x.shape) === 0) return out;
+    const { heap, at } = heapOf(backend, [x, indices, out]);
+    const index = backend.typedArrayFromHeap(indices) as Int32Array;
+    const { batchSize, outerSize, dimSize, sliceSize } = info;
+    const perBatch = index.length / batchSize;
+    let to = at[2]!;
+    for (let b = 0; b < batchSize; b++) {
+      for (let o = 0; o < outerSize; o++) {
+        const from = at[0]! + (b * outerSize + o) * dimSize * sliceSize;
+        for (let i = 0; i < perBatch; i++) {
+          const row = from + index[b * perBatch + i]! * sliceSize;
+          if (sliceSize === 1) heap[to] = heap[row]!;
+          else heap.copyWithin(to, row, row + sliceSize);
+          to += sliceSize;
+        }
+      }
+    }
+    return out;
+  };
+}
+
 /** Tile: each axis copies its sub-blocks once, then repeats the filled block. */
 function tile(original: tf.KernelFunc): Kernel {
   return (args) => {
@@ -178,7 +218,7 @@ function tile(original: tf.KernelFunc): Kernel {
   };
 }
 
-const REPLACEMENTS: Record<string, (original: tf.KernelFunc) => Kernel> = { Identity: identity, Cast: cast, Slice: slice, SplitV: splitV, Concat: concat, Tile: tile };
+const REPLACEMENTS: Record<string, (original: tf.KernelFunc) => Kernel> = { Identity: identity, Cast: cast, Slice: slice, SplitV: splitV, Concat: concat, Tile: tile, GatherV2: gatherV2 };
 
 let installed = false;
 

@@ -40,6 +40,11 @@ const OPS: Array<[string, (dtype: Dtype) => tf.Tensor | tf.Tensor[]]> = [
   ['tile last axis', (t) => tf.tile(make([3, 2], t, 1), [2, 4])],
   ['tile rank 1', (t) => tf.tile(make([4], t, 1), [3])],
   ['tile to empty', (t) => tf.tile(make([2, 3], t, 1), [0, 2])],
+  ['gather rows (embedding)', (t) => tf.gather(make([5, 3], t, 1), tf.tensor([[4, 0, 4], [1, 2, 3]], [2, 3], 'int32'))],
+  ['gather middle axis', (t) => tf.gather(make([2, 4, 3], t, 1), tf.tensor([3, 1, 1], [3], 'int32'), 1)],
+  ['gather last axis', (t) => tf.gather(make([3, 5], t, 2), tf.tensor([4, 0, 2, 2], [4], 'int32'), 1)],
+  ['gather with batch dims', (t) => tf.gather(make([2, 4, 3], t, 3), tf.tensor([[0, 3], [2, 2]], [2, 2], 'int32'), 1, 1)],
+  ['gather nothing', (t) => tf.gather(make([4, 2], t, 1), tf.tensor([], [0], 'int32'))],
 ];
 
 async function run(backend: 'cpu' | 'wasm'): Promise<Record<string, unknown>> {
@@ -61,6 +66,14 @@ describe('wasm data-movement kernels (shared buffers, heap block copies)', () =>
     const cpu = await run('cpu');
     const wasm = await run('wasm');
     for (const key of Object.keys(cpu)) assert.deepEqual(wasm[key], cpu[key], key);
+  });
+
+  it('gather rejects an out-of-range index like the built-in kernel', async () => {
+    await selectBackend('wasm', silentLogger);
+    const x = tf.ones([3, 2]);
+    const ids = tf.tensor([0, 3], [2], 'int32');
+    assert.throws(() => tf.gather(x, ids), /GatherV2: the index value 3 is not in \[0, 2\]/);
+    tf.dispose([x, ids]);
   });
 
   it('share buffers safely: a clone and a same-dtype cast outlive their source, and nothing leaks', async () => {
