@@ -9,7 +9,7 @@
  * - `Slice` (and `SplitV`, which calls it directly) first copies the whole input out of the heap
  *   (`readSync`), then copies each row through a fresh `subarray`; `Concat` allocates a
  *   `subarray` per row too; `Tile` computes an index per element. Here every copy is a
- *   `copyWithin` (a memmove) on one view of the heap: no allocations, contiguous runs merged.
+ *   memmove (`copyWithin`) on one view of the heap: no allocations, contiguous runs merged.
  * - `GatherV2` computes a source index per element; here it is one memmove per gathered row.
  * String tensors keep the original kernels.
  */
@@ -38,6 +38,12 @@ function heapOf(backend: WasmBackend, infos: tf.TensorInfo[]): { heap: HeapArray
   const first = views[0]!;
   const heap = new (first.constructor as Float32ArrayConstructor)(first.buffer) as HeapArray;
   return { heap, at: views.map((v) => v.byteOffset / first.BYTES_PER_ELEMENT) };
+}
+
+/** heap[to..to+n) = heap[from..from+n) for non-overlapping runs: a memmove, or a plain loop for runs too short to pay for a copyWithin call (RoPE halves of small heads). */
+function move(heap: HeapArray, to: number, from: number, n: number): void {
+  if (n < 12) for (let i = 0; i < n; i++) heap[to + i] = heap[from + i]!;
+  else heap.copyWithin(to, from, from + n);
 }
 
 function share(backend: WasmBackend, x: tf.TensorInfo, shape = x.shape): tf.TensorInfo {
@@ -78,7 +84,7 @@ function sliceBox(backend: WasmBackend, x: tf.TensorInfo, begin: number[], size:
   for (let r = 0; r < runs; r++) {
     let from = at[0]! + (rank === 0 ? 0 : begin[d]! * strides[d]!);
     for (let j = 0; j < d; j++) from += (begin[j]! + index[j]!) * strides[j]!;
-    heap.copyWithin(to, from, from + run);
+    move(heap, to, from, run);
     to += run;
     for (let j = d - 1; j >= 0 && ++index[j]! === size[j]; j--) index[j] = 0;
   }
@@ -133,7 +139,7 @@ function concat(original: tf.KernelFunc): Kernel {
     let column = 0;
     inputs.forEach((_, i) => {
       const w = widths[i]!;
-      for (let r = 0; r < rows; r++) heap.copyWithin(base + r * total + column, at[i]! + r * w, at[i]! + (r + 1) * w);
+      for (let r = 0; r < rows; r++) move(heap, base + r * total + column, at[i]! + r * w, w);
       column += w;
     });
     return out;
@@ -169,8 +175,7 @@ function gatherV2(original: tf.KernelFunc): Kernel {
         const from = at[0]! + (b * outerSize + o) * dimSize * sliceSize;
         for (let i = 0; i < perBatch; i++) {
           const row = from + index[b * perBatch + i]! * sliceSize;
-          if (sliceSize === 1) heap[to] = heap[row]!;
-          else heap.copyWithin(to, row, row + sliceSize);
+          move(heap, to, row, sliceSize);
           to += sliceSize;
         }
       }
