@@ -89,9 +89,11 @@ async function main(): Promise<void> {
       // The pure-JS cpu backend is ~50x slower than wasm: one rep keeps the run short.
       const r = backend === 'cpu' ? 1 : reps;
       // The train step reads tensors synchronously, which the webgpu backend cannot do in Node.
-      if (wanted.includes('tiny') && backend !== 'webgpu') ours.push(await runTinyCase(name, label, r));
-      for (const c of layers) ours.push(await runLayer(c, label, r));
-      if (!values.json) console.error(`round ${round + 1}: done ${label}`);
+      const mine: Timing[] = [];
+      if (wanted.includes('tiny') && backend !== 'webgpu') mine.push(await runTinyCase(name, label, r));
+      for (const c of layers) mine.push(await runLayer(c, label, r));
+      ours.push(...mine);
+      console.error(`round ${round + 1}: ${label}: ${mine.map((t) => `${t.name} fwd+bwd ${t.trainMs.toFixed(1)} ms`).join(', ')}`);
     }
     if (!peerOk || layers.length === 0) continue;
     // The first round sweeps every thread setting; later rounds rerun each case's best one.
