@@ -4,10 +4,11 @@
  *
  *   node dist/bench/model.js [--backends wasm,cpu] [--cases tiny,layer-small,layer-0.5b]
  *        [--reps 5] [--peer /usr/bin/python3] [--peer-device cpu|cuda] [--scale 1] [--json]
- *        [--blas on|off|both] [--blas-threads N] [--rounds 3]
+ *        [--blas on|off|both] [--blas-threads N[,M...]] [--rounds 3]
  *
  * `--blas both` runs the wasm backend twice, with its matmuls in the native BLAS and in the
- * built-in kernel, in the same run as the peer. `--blas-threads` applies to the layer cases
+ * built-in kernel, in the same run as the peer. `--blas-threads` (0 = the trainer's default,
+ * cores / local workers; a list runs each) applies to the layer cases
  * (the tiny case builds its session from the config, whose blas_threads is 0 = auto). The
  * peer runs at its best thread setting (bench/peer/run-peer.ts). Our runs and the peer's
  * alternate over `--rounds` rounds; each figure is the median over rounds of the per-round
@@ -65,8 +66,10 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds);
   const wanted = values.cases!.split(',');
   const layers = Object.values(layerCases(Number(values.scale))).filter((c) => wanted.includes(c.name));
+  const threadCounts = values['blas-threads']!.split(',').map(Number);
+  const withBlas = threadCounts.map((threads) => ({ backend: 'wasm', blas: true, threads }));
   const runs = values.backends!.split(',').flatMap((backend) =>
-    backend !== 'wasm' ? [{ backend, blas: false }] : values.blas === 'both' ? [{ backend, blas: true }, { backend, blas: false }] : [{ backend, blas: values.blas !== 'off' }]);
+    backend !== 'wasm' ? [{ backend, blas: false, threads: 0 }] : values.blas === 'both' ? [...withBlas, { backend, blas: false, threads: 0 }] : values.blas === 'off' ? [{ backend, blas: false, threads: 0 }] : withBlas);
   const blasLib = process.env.INSTRUCTUE_BLAS_LIB;
   const python = values['no-peer'] ? null : findPython(values.peer);
   if (!python && !values['no-peer']) console.error('peer: no Python with torch found (apt-get install -y python3-torch libopenblas0-pthread); PyTorch figures skipped');
@@ -78,13 +81,13 @@ async function main(): Promise<void> {
   let peerOk = python !== null;
   let best: Map<string, PeerSetting> | null = null;
   for (let round = 0; round < rounds; round++) {
-    for (const { backend, blas } of runs) {
+    for (const { backend, blas, threads } of runs) {
       const name = backend as BackendName;
       // Through the environment, so the tiny case's own session (which selects the backend from
       // its config) gets the same choice.
       if (blas) setEnv('INSTRUCTUE_BLAS_LIB', blasLib);
       else process.env.INSTRUCTUE_BLAS_LIB = 'none';
-      await selectBackend(name, silentLogger, { blas: { threads: Number(values['blas-threads']) } });
+      await selectBackend(name, silentLogger, { blas: { threads } });
       const label = backend === 'webgpu' ? `webgpu (${webgpuAdapter()})` : backend === 'wasm' ? wasmLabel() : backend;
       // The pure-JS cpu backend is ~50x slower than wasm: one rep keeps the run short.
       const r = backend === 'cpu' ? 1 : reps;
