@@ -10,9 +10,10 @@
  * built-in kernel, in the same run as the peer. `--blas-threads` (0 = the trainer's default,
  * cores / local workers; a list runs each) applies to the layer cases
  * (the tiny case builds its session from the config, whose blas_threads is 0 = auto). The
- * peer runs at its best thread setting (bench/peer/run-peer.ts). Our runs and the peer's
- * alternate over `--rounds` rounds; each figure is the median over rounds of the per-round
- * median of `--reps` runs.
+ * peer runs every thread setting (bench/peer/run-peer.ts) and is reported at its best. Our
+ * runs and the peer's alternate over `--rounds` rounds; each figure is the median over rounds
+ * of the per-round median of `--reps` runs, and the peer's best setting per case is the one
+ * with the fastest such median.
  *
  * Cases:
  *   tiny         the tiny preset (configs/tiny.json) on synthetic users: one full train step
@@ -31,7 +32,7 @@ import type { BackendName } from '../src/config/schema.js';
 import { silentLogger } from '../src/log.js';
 import { runTinyCase } from './tiny-case.js';
 import { layerCases, runLayer } from './layer-case.js';
-import { bestSettings, findPython, peerSettings, runPeer, type PeerSetting } from './peer/run-peer.js';
+import { findPython, peerSettings, runPeer } from './peer/run-peer.js';
 import type { Timing } from './timing.js';
 
 function setEnv(name: string, value: string | undefined): void {
@@ -79,7 +80,6 @@ async function main(): Promise<void> {
   const ours: Timing[] = [];
   const theirs: Timing[] = [];
   let peerOk = python !== null;
-  let best: Map<string, PeerSetting> | null = null;
   for (let round = 0; round < rounds; round++) {
     for (const { backend, blas, threads } of runs) {
       const name = backend as BackendName;
@@ -99,17 +99,16 @@ async function main(): Promise<void> {
       console.error(`round ${round + 1}: ${label}: ${mine.map((t) => `${t.name} fwd+bwd ${t.trainMs.toFixed(1)} ms`).join(', ')}`);
     }
     if (!peerOk || layers.length === 0) continue;
-    // The first round sweeps every thread setting; later rounds rerun each case's best one.
-    const settings = best ? [...new Map([...best.values()].map((s) => [JSON.stringify(s), s])).values()] : peerSettings(device);
-    const peerRuns = runPeer(python!, device, layers, reps, settings, (line) => console.error(`round ${round + 1}: ${line}`));
+    // Every round runs every thread setting; the best per case is chosen on the medians.
+    const peerRuns = runPeer(python!, device, layers, reps, peerSettings(device), (line) => console.error(`round ${round + 1}: ${line}`));
     if (!peerRuns) {
       peerOk = false;
       continue;
     }
-    best ??= bestSettings(peerRuns);
-    for (const run of peerRuns) theirs.push(...run.rows.filter((r) => JSON.stringify(best!.get(r.name)) === JSON.stringify(run.setting)));
+    for (const run of peerRuns) theirs.push(...run.rows);
   }
-  const rows = [...medianOverRounds(ours), ...(peerOk ? medianOverRounds(theirs) : [])];
+  const peerRows = peerOk ? bestPerCase(medianOverRounds(theirs)) : [];
+  const rows = [...medianOverRounds(ours), ...peerRows];
   if (values.json) {
     console.log(JSON.stringify({ rounds, reps, rows }, null, 2));
     return;
@@ -121,6 +120,13 @@ async function main(): Promise<void> {
       if (peer) console.log(`${c.name}: ${o.backend} fwd+bwd is ${(peer.trainMs / o.trainMs).toFixed(3)}× PyTorch's throughput (${peer.backend})`);
     }
   }
+}
+
+/** Per case, the peer setting with the fastest median fwd+bwd. */
+function bestPerCase(rows: Timing[]): Timing[] {
+  const best = new Map<string, Timing>();
+  for (const r of rows) if (!best.has(r.name) || r.trainMs < best.get(r.name)!.trainMs) best.set(r.name, r);
+  return [...best.values()];
 }
 
 /** One row per (backend, case): the median over rounds of forward and train times. */

@@ -74,10 +74,3 @@ export function runPeer(python: string, device: string, cases: LayerCase[], reps
   }
   return runs;
 }
-
-/** Per case, the setting with the fastest fwd+bwd. */
-export function bestSettings(runs: PeerRun[]): Map<string, PeerSetting> {
-  const best = new Map<string, { setting: PeerSetting; ms: number }>();
-  for (const run of runs) for (const r of run.rows) if (!best.has(r.name) || r.trainMs < best.get(r.name)!.ms) best.set(r.name, { setting: run.setting, ms: r.trainMs });
-  return new Map([...best].map(([name, b]) => [name, b.setting]));
-}
