@@ -31,7 +31,7 @@ export const OPENBLAS_SPEC: LibrarySpec = {
   envVar: BLAS_ENV_VAR,
   // Debian keeps each variant in its own folder behind the alternatives link.
   dirs: ['/usr/lib/x86_64-linux-gnu/openblas-pthread', '/usr/lib/aarch64-linux-gnu/openblas-pthread', '/usr/lib/x86_64-linux-gnu/openblas-openmp'],
-  hint: `Install it (Debian/Ubuntu: apt-get install libopenblas0-pthread; scripts/setup.sh does this) or set ${BLAS_ENV_VAR} to a CBLAS library file; the built-in wasm matmul is used meanwhile (about 4x slower).`,
+  hint: `Install it (Debian/Ubuntu: apt-get install libopenblas0-pthread; scripts/setup.sh does this) or set ${BLAS_ENV_VAR} to a CBLAS library file; the built-in wasm matmul runs meanwhile, several times slower (README, "Measured on this machine class").`,
 };
 
 type Koffi = typeof import('koffi');
