@@ -5,6 +5,9 @@
  *   node dist/bench/model.js [--backends wasm,cpu] [--cases tiny,layer-small,layer-0.5b]
  *        [--reps 5] [--peer /usr/bin/python3] [--peer-device cpu|cuda] [--scale 1] [--json]
  *        [--blas on|off|both] [--blas-threads N[,M...]] [--rounds 3]
+ *        [--cuda-tf32] [--cuda-device N] [--cuda-driver device|host]
+ * (`--backends cuda,webgpu` on a GPU machine; --cuda-tf32 lets cuBLAS use TF32 tensor cores;
+ * --cuda-driver host runs the cuda backend's kernels on the CPU, to check the path without a GPU.)
  *
  * `--blas both` runs the wasm backend twice, with its matmuls in the native BLAS and in the
  * built-in kernel, in the same run as the peer. `--blas-threads` (0 = the trainer's default,
@@ -26,6 +29,7 @@
  */
 import { parseArgs } from 'node:util';
 import { blasMatMulActive, blasStatus } from '../src/backend/blas/install.js';
+import { cudaDevice } from '../src/backend/cuda/load.js';
 import { selectBackend } from '../src/backend/select.js';
 import { webgpuAdapter } from '../src/backend/webgpu.js';
 import type { BackendName } from '../src/config/schema.js';
@@ -61,6 +65,7 @@ async function main(): Promise<void> {
       reps: { type: 'string', default: '5' }, peer: { type: 'string' }, 'peer-device': { type: 'string', default: 'cpu' },
       scale: { type: 'string', default: '1' }, json: { type: 'boolean' }, 'no-peer': { type: 'boolean' },
       blas: { type: 'string', default: 'on' }, 'blas-threads': { type: 'string', default: '0' }, rounds: { type: 'string', default: '3' },
+      'cuda-tf32': { type: 'boolean' }, 'cuda-device': { type: 'string', default: '0' }, 'cuda-driver': { type: 'string', default: 'device' },
     },
   });
   const reps = Number(values.reps);
@@ -87,13 +92,13 @@ async function main(): Promise<void> {
       // its config) gets the same choice.
       if (blas) setEnv('INSTRUCTUE_BLAS_LIB', blasLib);
       else process.env.INSTRUCTUE_BLAS_LIB = 'none';
-      await selectBackend(name, silentLogger, { blas: { threads } });
-      const label = backend === 'webgpu' ? `webgpu (${webgpuAdapter()})` : backend === 'wasm' ? wasmLabel() : backend;
+      const tf32 = Boolean(values['cuda-tf32']);
+      await selectBackend(name, silentLogger, { blas: { threads }, cuda: { tf32, device: Number(values['cuda-device']), driver: values['cuda-driver'] === 'host' ? 'host' : 'device' } });
+      const label = backend === 'webgpu' ? `webgpu (${webgpuAdapter()})` : backend === 'cuda' ? `cuda (${cudaDevice()?.name}, ${tf32 ? 'tf32' : 'fp32'})` : backend === 'wasm' ? wasmLabel() : backend;
       // The pure-JS cpu backend is ~50x slower than wasm: one rep keeps the run short.
       const r = backend === 'cpu' ? 1 : reps;
-      // The train step reads tensors synchronously, which the webgpu backend cannot do in Node.
       const mine: Timing[] = [];
-      if (wanted.includes('tiny') && backend !== 'webgpu') mine.push(await runTinyCase(name, label, r));
+      if (wanted.includes('tiny')) mine.push(await runTinyCase(name, label, r));
       for (const c of layers) mine.push(await runLayer(c, label, r));
       ours.push(...mine);
       console.error(`round ${round + 1}: ${label}: ${mine.map((t) => `${t.name} fwd+bwd ${t.trainMs.toFixed(1)} ms`).join(', ')}`);
@@ -116,7 +121,7 @@ async function main(): Promise<void> {
   console.log(table(rows));
   for (const c of layers) {
     const peer = peerOk ? rows.find((r) => r.name === c.name && r.backend.startsWith('torch')) : undefined;
-    for (const o of rows.filter((r) => r.name === c.name && (r.backend.startsWith('wasm') || r.backend.startsWith('webgpu')))) {
+    for (const o of rows.filter((r) => r.name === c.name && !r.backend.startsWith('torch') && !r.backend.startsWith('cpu'))) {
       if (peer) console.log(`${c.name}: ${o.backend} fwd+bwd is ${(peer.trainMs / o.trainMs).toFixed(3)}× PyTorch's throughput (${peer.backend})`);
     }
   }

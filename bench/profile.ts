@@ -79,10 +79,11 @@ let label: string;
 if (values.case === 'tiny') {
   const dir = benchData();
   const config = loadConfig({ file: 'configs/tiny.json', overrides: { 'data.train': join(dir, 'train'), backend }, env: {} });
-  const session = await TrainingSession.create(config, new LocalComm(), silentLogger);
+  const session = await TrainingSession.create(config, { runDir: join(dir, 'bench-run'), log: silentLogger });
   instrument(backend);
   const samples = await session.encode(session.shards.next(config.train.global_batch, 1).perRank[0]!);
-  runMs = await profiled(async () => void (await session.stepper.run(samples)), reps);
+  const comm = new LocalComm();
+  runMs = await profiled(async () => void (await session.stepper.run([samples], comm)), reps);
   label = 'tiny train step';
   await session.close();
   rmSync(dir, { recursive: true, force: true });

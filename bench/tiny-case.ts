@@ -27,23 +27,23 @@ const realPositions = (mask: Int32Array) => mask.reduce((a, b) => a + b, 0);
 export async function runTinyCase(backend: BackendName, label: string, reps: number): Promise<Timing> {
   const dir = benchData();
   const config = loadConfig({ file: 'configs/tiny.json', overrides: { 'data.train': join(dir, 'train'), backend }, env: {} });
-  const session = await TrainingSession.create(config, new LocalComm(), silentLogger);
+  const session = await TrainingSession.create(config, { runDir: join(dir, 'bench-run'), log: silentLogger });
   try {
     const samples = await session.encode(session.shards.next(config.train.global_batch, 1).perRank[0]!);
     const model = session.built.model;
     let forwardTokens = 0;
-    const forwardMs = await median(() => {
+    const forwardMs = await median(async () => {
       const batch = model.prepare(samples, { withAnswer: false });
-      tf.tidy(() => {
-        model.userForward(batch, { withAnswer: false }).user_BD.dataSync();
-        model.answerForward(batch).dataSync();
-      });
+      // Asynchronous reads: webgpu cannot read GPU tensors synchronously in Node.
+      const outputs = tf.tidy(() => [model.userForward(batch, { withAnswer: false }).user_BD, model.answerForward(batch)]);
+      await Promise.all(outputs.map((t) => t.data()));
+      tf.dispose(outputs);
       forwardTokens = realPositions(batch.prompt.mask) + realPositions(batch.answers.mask);
       batch.dispose();
     }, reps);
     let trainTokens = 0;
     const trainMs = await median(async () => {
-      trainTokens = (await session.stepper.run(samples)).tokens;
+      trainTokens = (await session.stepper.run([samples], new LocalComm())).tokens;
     }, reps);
     return { backend: label, name: 'tiny', forwardTokens, trainTokens, forwardMs, trainMs };
   } finally {

@@ -5,8 +5,9 @@
  *   for an embedding-sized gradient; we register a plain JS loop for both.
  * - Autodiff of `matMul` produces transposed products, which run 10-40x slower in the built-in
  *   wasm kernel; the `BatchMatMul` gradient is re-registered to transpose explicitly and then
- *   multiply plainly there (and on cpu). Where the matmul takes transposes as flags (wasm with
- *   BLAS, tensorflow, webgpu, cuda) the same gradient passes the flags, as tfjs-core's does.
+ *   multiply plainly there (and on cpu). Gradients are registered for all backends at once, so
+ *   the override decides per call: where the matmul takes transposes as flags (wasm with BLAS,
+ *   cuda's cuBLAS, webgpu, tensorflow) it passes the flags, exactly tfjs's own gradient.
  * The wasm backend's data-movement kernels are replaced in wasm-data-kernels.ts.
  */
 import { blasMatMulActive } from './blas/install.js';

@@ -10,7 +10,6 @@ import { tf } from '../backend/tf.js';
 import type { Frozen } from '../config/load.js';
 import type { ModelConfig } from '../config/schema.js';
 import { PREAMBLE } from '../data/render-templates.js';
-import { SYNTH_LEXICON } from '../data/synth/lexicon.js';
 import type { TabularSchema } from '../data/tabular.js';
 import { SOURCE_NAMES, type SourceName } from '../data/types.js';
 import { WeightsError } from '../errors.js';
@@ -18,16 +17,16 @@ import type { Logger } from '../log.js';
 import { Rng } from '../util/rng.js';
 import type { BertDims } from './bert.js';
 import { buildBert, buildQwen2 } from './build-backbones.js';
-import { normalizeBertNames, parseBertConfig, parseQwen2Config, readHfConfig, readHfWeights } from './hf-folder.js';
-import { loadEncoderTokenizer, loadTextTokenizer } from './hf-tokenizer.js';
+import { normalizeBertNames, parseBertConfig, parseQwen2Config, readHfConfig, readHfWeights } from '../weights/hf-folder.js';
+import { loadEncoderTokenizer, loadTextTokenizer } from '../tokenizers/hf-tokenizer.js';
 import { InstructUE } from './instructue.js';
 import type { Linear } from './layers.js';
 import { ParameterStore } from './parameters.js';
 import type { Qwen2Dims } from './qwen2.js';
 import { SPECIAL_TOKENS, specialIndex } from './special-tokens.js';
-import type { EncoderTokenizer, TextTokenizer } from './tokenizer.js';
+import type { EncoderTokenizer, TextTokenizer } from '../tokenizers/tokenizer.js';
 import { WeightReader, type WeightSource } from './weight-source.js';
-import { tinyEncoderTokenizer, tinyTextTokenizer } from './wordpiece-vocab.js';
+import { tinyEncoderTokenizer, tinyTextTokenizer } from '../tokenizers/wordpiece-vocab.js';
 
 export interface BuiltModel {
   model: InstructUE;
@@ -40,6 +39,8 @@ export interface BuiltModel {
 export interface BuildOptions {
   seed: number;
   tabularSchema: TabularSchema;
+  /** Words of the built-in WordPiece vocabulary, used where no tokenizer folder is configured (the tiny preset). */
+  vocabulary: readonly string[];
   log: Logger;
 }
 
@@ -97,14 +98,32 @@ async function encoderPart(cfg: Frozen<ModelConfig>, seed: number, tokenizer: En
   return readBertFolder(e.hf_dir);
 }
 
-/** Mean and std of the first `rows` embedding rows (the tokenizer's real vocabulary). */
+/**
+ * Mean and std of the first `rows` embedding rows (the tokenizer's real vocabulary), computed on
+ * the host from the weights as loaded (still host-resident here on every backend, webgpu
+ * included, which cannot run a kernel and read its result synchronously). The arithmetic is
+ * tfjs's (cpu backend): float32 values, sums accumulated in double then rounded, the population
+ * variance of tf.moments.
+ */
 function embeddingStats(embed_VD: tf.Tensor, rows: number): { mean_D: Float32Array; std: number } {
-  return tf.tidy(() => {
-    const used = embed_VD.slice([0, 0], [Math.min(rows, embed_VD.shape[0]!), -1]);
-    const mean = used.mean(0);
-    const std = tf.moments(used).variance.sqrt();
-    return { mean_D: mean.dataSync() as Float32Array, std: std.dataSync()[0]! };
-  });
+  const d = embed_VD.shape[1]!;
+  const n = Math.min(rows, embed_VD.shape[0]!);
+  const x = (embed_VD.dataSync() as Float32Array).subarray(0, n * d);
+  const f = Math.fround;
+  const colSum = new Float64Array(d);
+  let total = 0;
+  for (let i = 0; i < n * d; i++) {
+    colSum[i % d] += x[i]!;
+    total += x[i]!;
+  }
+  const mean_D = Float32Array.from(colSum, (s) => f(f(s) / n));
+  const mean = f(f(total) / (n * d));
+  let squares = 0;
+  for (let i = 0; i < n * d; i++) {
+    const diff = f(x[i]! - mean);
+    squares += f(diff * diff);
+  }
+  return { mean_D, std: f(Math.sqrt(f(f(squares) / (n * d)))) };
 }
 
 function trainableLinear(store: ParameterStore, name: string, inputs: number, outputs: number, std: number, rng: Rng): Linear {
@@ -178,17 +197,17 @@ export function assembleInstructUE(o: AssembleOptions): InstructUE {
 }
 
 /** Tokenizers from HF folders, or the built-in tiny vocabulary. */
-async function loadTokenizers(cfg: Frozen<ModelConfig>): Promise<{ decoderTokenizer: TextTokenizer; encoderTokenizer: EncoderTokenizer }> {
+async function loadTokenizers(cfg: Frozen<ModelConfig>, vocabulary: readonly string[]): Promise<{ decoderTokenizer: TextTokenizer; encoderTokenizer: EncoderTokenizer }> {
   const decDir = cfg.decoder.tokenizer_dir || cfg.decoder.hf_dir;
   const encDir = cfg.encoder.tokenizer_dir || cfg.encoder.hf_dir;
   return {
-    decoderTokenizer: decDir ? await loadTextTokenizer(decDir) : await tinyTextTokenizer(SYNTH_LEXICON),
-    encoderTokenizer: encDir ? await loadEncoderTokenizer(encDir) : await tinyEncoderTokenizer(SYNTH_LEXICON),
+    decoderTokenizer: decDir ? await loadTextTokenizer(decDir) : await tinyTextTokenizer(vocabulary),
+    encoderTokenizer: encDir ? await loadEncoderTokenizer(encDir) : await tinyEncoderTokenizer(vocabulary),
   };
 }
 
 export async function buildModel(cfg: Frozen<ModelConfig>, opts: BuildOptions): Promise<BuiltModel> {
-  const { decoderTokenizer, encoderTokenizer } = await loadTokenizers(cfg);
+  const { decoderTokenizer, encoderTokenizer } = await loadTokenizers(cfg, opts.vocabulary);
   const textOnly = cfg.input_mode === 'text_only';
   const dec = await decoderPart(cfg, opts.seed, decoderTokenizer);
   const eosId = dec.eos ?? decoderTokenizer.tokenToId('[SEP]');
