@@ -7,6 +7,7 @@
  */
 import type { ControlConfig } from '../config/sections/control.js';
 import type { Logger } from '../log.js';
+import type { MetricFamily } from './metrics-registry.js';
 import { startControlServer, type ControlServer } from './server.js';
 import type { ControlReply, ControlRequest, JobStatus, MetricsLine, StatusEvent } from './status.js';
 
@@ -14,6 +15,8 @@ import type { ControlReply, ControlRequest, JobStatus, MetricsLine, StatusEvent 
 export interface ControlledJob {
   status(): JobStatus;
   metricsHistory(): MetricsLine[];
+  /** Counters and histograms for `/metrics` (the Coordinator's `JobMetrics`). */
+  metricFamilies?(): readonly MetricFamily[];
   control(request: ControlRequest): Promise<ControlReply>;
   /** Subscribes to status events; returns the unsubscribe function. */
   onStatusEvent(listener: (event: StatusEvent) => void): () => void;
@@ -28,6 +31,7 @@ export async function serveJob(job: ControlledJob, control: Pick<ControlConfig, 
     metricsPublic: control.metrics_public,
     status: () => job.status(),
     history: () => job.metricsHistory(),
+    metrics: () => job.metricFamilies?.() ?? [],
     onControl: (request) => job.control(request),
     log,
   });

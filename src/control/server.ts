@@ -5,7 +5,7 @@
  * `hello` (status + metrics history) and then every broadcast StatusEvent, and accepts
  * ControlRequests. Everything but `/healthz`, the page and (when public) `/metrics` needs the
  * bearer token. The server knows nothing about training: the coordinator passes `status()`,
- * `history()` and `onControl()`.
+ * `history()`, `metrics()` (its counters and histograms) and `onControl()`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +14,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { bearerToken, checkOpenBinding, TOKEN_HELP, tokenMatches, upgradeToken } from './auth.js';
+import type { MetricFamily } from './metrics-registry.js';
+import { contentTypeProblem, originProblem } from './origin.js';
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './prometheus.js';
 import { DEFAULT_DASHBOARD_DIR, serveDashboardFile } from './static-files.js';
 import type { ControlReply, ControlRequest, JobStatus, MetricsLine, StatusEvent } from './status.js';
@@ -29,6 +31,8 @@ export interface ControlServerOptions {
   metricsPublic: boolean;
   status(): JobStatus;
   history(): MetricsLine[];
+  /** The job's counters and histograms for `/metrics`, after the status gauges (absent: gauges only). */
+  metrics?(): readonly MetricFamily[];
   onControl(req: ControlRequest): Promise<ControlReply>;
   log: Logger;
   /** Folder of the dashboard files (default: the repo's `dashboard/`). */
@@ -71,11 +75,16 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://control');
     const route = `${req.method} ${url.pathname}`;
+    const crossSite = originProblem(req, opts.token === null);
+    if (crossSite) {
+      log.warn('refused a cross-origin request', { route, origin: req.headers.origin, host: req.headers.host });
+      return sendText(res, 403, crossSite);
+    }
     if (route === 'GET /healthz') return sendText(res, 200, 'ok');
     if (route === 'GET /metrics') {
       if (!opts.metricsPublic && !authorized(bearerToken(req))) return refuse(res);
       res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
-      res.end(renderMetrics(opts.status()));
+      res.end(renderMetrics(opts.status(), opts.metrics?.() ?? []));
       return;
     }
     if (url.pathname.startsWith('/api/')) {
@@ -89,6 +98,8 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   }
 
   async function handleControlPost(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const wrongType = contentTypeProblem(req);
+    if (wrongType) return sendText(res, 415, wrongType);
     const body = await readBody(req);
     if (body === null) return sendText(res, 413, `request body over ${MAX_REQUEST_BYTES} bytes`);
     const parsed = parseControlRequest(body);
@@ -111,6 +122,11 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://control');
     if (url.pathname !== '/ws') return rejectUpgrade(socket, 404, 'Not Found', 'the status socket is /ws');
+    const crossSite = originProblem(req, opts.token === null);
+    if (crossSite) {
+      log.warn('refused a cross-origin ws connection', { origin: req.headers.origin, host: req.headers.host });
+      return rejectUpgrade(socket, 403, 'Forbidden', crossSite);
+    }
     if (!authorized(upgradeToken(req, url))) {
       log.warn('refused a ws connection without a valid token', { remote: req.socket.remoteAddress });
       return rejectUpgrade(socket, 401, 'Unauthorized', TOKEN_HELP);

@@ -3,7 +3,8 @@
  * The job's coordinator as a process part: it turns what arrives (joins, worker events,
  * heartbeat ticks, control requests) into `MembershipEvent`s, lets `membership.ts` decide, and
  * carries out the actions — messages to workers, the run folder's logs, the job record in KV,
- * the status stream. It is not in the data path: workers step on their own, exchanging
+ * the status stream — and hands every decision to the job's metrics (`job-metrics.ts`, rendered
+ * on `/metrics`). It is not in the data path: workers step on their own, exchanging
  * gradients with each other.
  *
  * Every worker event is a request and gets an answer saying whether the job is over, whether
@@ -13,11 +14,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
 import { stepName } from '../checkpoint/store.js';
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import { workerConfigOf } from '../config/worker-config.js';
+import type { MetricFamily } from '../control/metrics-registry.js';
 import type { ControlReply, ControlRequest, JobStatus, MetricsLine, StatusEvent } from '../control/status.js';
 import type { Logger } from '../log.js';
 import { answer, listen, send } from '../protocol/channel.js';
@@ -25,8 +26,9 @@ import { jobSubjects } from '../protocol/job-subjects.js';
 import type { JoinRequest, WorkerAssignment, WorkerEvent } from '../protocol/messages.js';
 import type { KeyValueStore } from '../transport/key-value.js';
 import type { Transport, TransportMessage } from '../transport/transport.js';
-import { ensureRunDir, rewindRunLogs, runPaths, type RunPaths } from '../train/run-dir.js';
+import { ensureRunDir, rewindRunLogs, runPaths, writeRunConfig, type RunPaths } from '../train/run-dir.js';
 import { writeCommit } from './commit-log.js';
+import { JobMetrics } from './job-metrics.js';
 import { JobRecordStore } from './job-record.js';
 import { decide, initialView, isOver, verdictFor, type JobView, type MembershipAction, type MembershipEvent, type MembershipPolicy } from './membership.js';
 import { findResumePoint } from './resume-point.js';
@@ -59,6 +61,7 @@ export class Coordinator {
   private readonly assignment: WorkerAssignment;
   private readonly log: Logger;
   private readonly listeners = new Set<(event: StatusEvent) => void>();
+  private readonly metrics = new JobMetrics();
   private readonly stops: Array<() => void> = [];
   private view: JobView;
   private history: MetricsLine[] = [];
@@ -87,11 +90,12 @@ export class Coordinator {
   async start(): Promise<void> {
     const { config, transport } = this.opts;
     ensureRunDir(this.paths);
-    writeFileSync(this.paths.config, JSON.stringify(config, null, 2) + '\n');
+    writeRunConfig(this.paths, config);
     const previous = await this.records.read();
     if (previous && previous.runDir !== this.opts.out) this.log.warn('the job record names another run folder', { record: previous.runDir, out: this.opts.out });
     // A record of an unfinished job means its coordinator died: resume it, whatever the flags say.
     const crashed = previous !== null && ['running', 'reconfiguring', 'stopping', 'waiting'].includes(previous.state);
+    this.metrics.startedWithResumes(this.opts.resume || crashed ? (previous?.resumes ?? 0) + 1 : 0);
     if (this.opts.resume || crashed) {
       const why = crashed ? 'a previous coordinator of this job did not finish' : '--resume';
       const point = await findResumePoint(this.paths, config, this.opts.allowConfigChange, this.log);
@@ -106,40 +110,42 @@ export class Coordinator {
     this.stops.push(listen<WorkerEvent>(transport, this.subjects.events, this.log, (m, raw) => this.onEvent(m, raw)));
     await transport.flush();
     send(transport, this.subjects.all, { type: 'coordinator.hello', incarnation: this.incarnation });
-    this.timer = setInterval(() => this.apply({ type: 'tick', now: Date.now() }), Math.max(100, config.dist.heartbeat_ms));
+    this.timer = setInterval(() => this.apply({ kind: 'tick', now: Date.now() }), Math.max(100, config.dist.heartbeat_ms));
     await this.persist();
     this.log.info('coordinator ready', { job: config.dist.job, workers: this.view.target, step: this.view.committed.step, incarnation: this.incarnation });
     this.emitStatus();
   }
 
   private onJoin(m: JoinRequest, raw: TransportMessage): void {
-    const actions = this.apply({ type: 'join', id: m.workerId, host: m.host, pid: m.pid, backend: m.backend, now: Date.now() });
-    const reply = actions.find((a) => a.type === 'join.reply');
-    if (reply?.type !== 'join.reply') return;
+    const actions = this.apply({ kind: 'join', id: m.workerId, host: m.host, pid: m.pid, backend: m.backend, now: Date.now() });
+    const reply = actions.find((a) => a.kind === 'join.reply');
+    if (reply?.kind !== 'join.reply') return;
     if (reply.ok) answer(this.opts.transport, raw, { type: 'join.ok', incarnation: this.incarnation, heartbeatMs: this.opts.config.dist.heartbeat_ms, workerTimeoutMs: this.opts.config.dist.worker_timeout_ms });
     else answer(this.opts.transport, raw, { type: 'join.refused', reason: reply.reason, retryable: !isOver(this.view) });
   }
 
   private onEvent(e: WorkerEvent, raw: TransportMessage): void {
-    this.apply(membershipEvent(e, Date.now()));
+    this.apply(membershipEvent(e, Date.now()), e);
     // Events are requests (retried until answered): the answer also tells a worker where it stands.
     if (raw.reply) answer(this.opts.transport, raw, { type: 'ack', incarnation: this.incarnation, ...verdictFor(this.view, e.workerId) });
   }
 
   // ---------------------------------------------------------------- decisions → effects
 
-  private apply(event: MembershipEvent): MembershipAction[] {
+  /** `message`: the worker's message behind `event` (the metrics read figures the event leaves out). */
+  private apply(event: MembershipEvent, message?: WorkerEvent): MembershipAction[] {
     const before = this.view;
     const { view, actions } = decide(this.view, event, this.policy);
     this.view = view;
     for (const action of actions) this.carryOut(action);
+    this.metrics.record({ event, message, before, after: view, actions });
     if (actions.length > 0 || view.phase !== before.phase || view.members.length !== before.members.length) this.emitStatus();
     return actions;
   }
 
   private carryOut(a: MembershipAction): void {
     const { transport } = this.opts;
-    switch (a.type) {
+    switch (a.kind) {
       case 'join.reply':
         return; // answered by onJoin, which holds the request
       case 'assign':
@@ -186,18 +192,18 @@ export class Coordinator {
     if (!Number.isInteger(request.workers) || request.workers < 1) return { ok: false, message: 'workers must be a positive integer' };
     if (request.workers > max) return { ok: false, message: `at most data.virtual_shards (${max}) workers` };
     const launched = this.opts.scaleWorkers ? await this.opts.scaleWorkers(request.workers) : { ok: true, message: 'waiting for workers to join (on Kubernetes: kubectl scale statefulset/instructue-worker)' };
-    this.apply({ type: 'scale', workers: request.workers, now: Date.now() });
+    this.apply({ kind: 'scale', workers: request.workers, now: Date.now() });
     return launched;
   }
 
   /** Checkpointed stop (SIGTERM/SIGINT, `instructue stop`). */
   requestStop(): void {
-    this.apply({ type: 'stop', now: Date.now() });
+    this.apply({ kind: 'stop', now: Date.now() });
   }
 
   /** Ends the job as failed from outside (the launcher: a worker exited with a usage or data error). */
   fail(reason: string): void {
-    this.apply({ type: 'fail', reason, now: Date.now() });
+    this.apply({ kind: 'fail', reason, now: Date.now() });
   }
 
   async close(): Promise<void> {
@@ -214,6 +220,11 @@ export class Coordinator {
 
   metricsHistory(): MetricsLine[] {
     return this.history;
+  }
+
+  /** The job's counters and histograms for `/metrics` (src/coordinator/job-metrics.ts). */
+  metricFamilies(): MetricFamily[] {
+    return this.metrics.families();
   }
 
   onStatusEvent(listener: (event: StatusEvent) => void): () => void {
@@ -235,7 +246,7 @@ export class Coordinator {
       await this.records.write({
         job: this.opts.config.dist.job, incarnation: this.incarnation, state: this.view.phase, epoch: this.view.epoch,
         committedStep: this.view.committed.step, checkpoint: latest ? { step: latest.step, path: latest.path } : null,
-        runDir: this.opts.out, updatedAt: new Date().toISOString(),
+        runDir: this.opts.out, updatedAt: new Date().toISOString(), resumes: this.metrics.resumes,
       });
     } catch (err) {
       this.log.warn('could not write the job record (will retry on the next change)', { error: (err as Error).message });
@@ -247,16 +258,16 @@ export class Coordinator {
 function membershipEvent(e: WorkerEvent, now: number): MembershipEvent {
   switch (e.type) {
     case 'heartbeat':
-      return { type: 'heartbeat', id: e.workerId, epoch: e.epoch, backend: e.backend, now };
+      return { kind: 'heartbeat', id: e.workerId, epoch: e.epoch, backend: e.backend, now };
     case 'step.done':
-      return { type: 'step.done', report: e, now };
+      return { kind: 'step.done', report: e, now };
     case 'checkpoint.saved':
-      return { type: 'checkpoint.saved', id: e.workerId, epoch: e.epoch, step: e.step, path: e.path, cursor: e.cursor, now };
+      return { kind: 'checkpoint.saved', id: e.workerId, epoch: e.epoch, step: e.step, path: e.path, cursor: e.cursor, now };
     case 'paused':
-      return { type: 'paused', id: e.workerId, epoch: e.epoch, step: e.step, leaving: e.leaving, now };
+      return { kind: 'paused', id: e.workerId, epoch: e.epoch, step: e.step, leaving: e.leaving, now };
     case 'finished':
-      return { type: 'finished', id: e.workerId, epoch: e.epoch, step: e.step, now };
+      return { kind: 'finished', id: e.workerId, epoch: e.epoch, step: e.step, now };
     case 'fault':
-      return { type: 'fault', id: e.workerId, epoch: e.epoch, silentRanks: e.silentRanks, message: e.message, now };
+      return { kind: 'fault', id: e.workerId, epoch: e.epoch, silentRanks: e.silentRanks, message: e.message, now };
   }
 }

@@ -16,6 +16,8 @@ export interface JobRecord {
   checkpoint: { step: number; path: string } | null;
   runDir: string;
   updatedAt: string;
+  /** Times the job was resumed (`instructue_resumes_total`); absent in records of older coordinators. */
+  resumes?: number;
 }
 
 const KEY = 'job';

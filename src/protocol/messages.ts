@@ -136,6 +136,21 @@ export type CoordinatorBroadcast =
   | { type: 'pause'; epoch: number; reason: 'stop' | 'resize' }
   | { type: 'shutdown'; reason: string };
 
+/**
+ * A worker process's collective figures since it started, summed over its membership epochs
+ * (`Collectives.totals` of each). Cumulative, so a lost report loses nothing: the next one carries
+ * it; the coordinator turns them into counters (a smaller figure means a new process).
+ */
+export interface CollectiveCounts {
+  retransmitRequests: number;
+  /** Calls that passed their deadline (`COLLECTIVE_TIMEOUT`). */
+  timeouts: number;
+  /** Calls that failed otherwise: a peer's abort, a new epoch, bad input (`COLLECTIVE_ABORTED`, `MEMBERSHIP_CHANGED`). */
+  aborts: number;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
 /** Worker → coordinator events. */
 export type WorkerEvent =
   | { type: 'heartbeat'; workerId: string; epoch: number; step: number; backend: string }
@@ -146,9 +161,16 @@ export type WorkerEvent =
       /** Rank 0 only: the metrics line and the cursor after the step. */
       metrics: Record<string, number | null> | null; cursor: TrainCursor | null;
       computeMs: number; waitMs: number;
+      /** Real (non-padding) tokens this rank trained on in the step (absent from older workers). */
+      tokens?: number;
+      /** This worker process's collective counters so far (absent from older workers). */
+      collectives?: CollectiveCounts;
     }
-  /** Rank 0 published the checkpoint of `step` (with the cursor it holds, for a later restart from it). */
-  | { type: 'checkpoint.saved'; workerId: string; epoch: number; step: number; path: string; cursor: TrainCursor }
+  /**
+   * Rank 0 published the checkpoint of `step` (with the cursor it holds, for a later restart from
+   * it), `bytes` in its files, written in `saveMs` (both absent from older workers).
+   */
+  | { type: 'checkpoint.saved'; workerId: string; epoch: number; step: number; path: string; cursor: TrainCursor; bytes?: number; saveMs?: number }
   | { type: 'paused'; workerId: string; epoch: number; step: number; leaving: boolean }
   | { type: 'finished'; workerId: string; epoch: number; step: number }
   | { type: 'fault'; workerId: string; epoch: number; step: number; code: string; message: string; silentRanks: number[] };

@@ -57,9 +57,17 @@ export function checkpointMeta(state: TrainState, ctx: CheckpointContext): Check
   };
 }
 
-/** Encodes and publishes `state` through `store`; returns where it landed. */
-export async function saveCheckpoint(store: CheckpointStore, layout: FlatLayout, state: TrainState, ctx: CheckpointContext): Promise<string> {
-  return store.save(state.cursor.step, encodeCheckpoint(layout, state, checkpointMeta(state, ctx)));
+/** Where a checkpoint landed and the bytes of its files (for the checkpoint metrics). */
+export interface SavedCheckpoint {
+  path: string;
+  bytes: number;
+}
+
+/** Encodes and publishes `state` through `store`. */
+export async function saveCheckpoint(store: CheckpointStore, layout: FlatLayout, state: TrainState, ctx: CheckpointContext): Promise<SavedCheckpoint> {
+  const files = encodeCheckpoint(layout, state, checkpointMeta(state, ctx));
+  const bytes = [...files.values()].reduce((n, f) => n + f.byteLength, 0);
+  return { path: await store.save(state.cursor.step, files), bytes };
 }
 
 export function encodeCheckpoint(layout: FlatLayout, state: TrainState, meta: CheckpointMeta): Map<string, Uint8Array> {

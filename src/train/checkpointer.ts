@@ -5,6 +5,7 @@
  * One per trainer — the single process, or rank 0 of a cluster (the ranks are replicas, so one
  * copy is enough). Where and how is `src/train/checkpoint.ts` over the session's store.
  */
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
 import { saveCheckpoint } from './checkpoint.js';
 import type { MetricsLine } from './metrics-line.js';
@@ -14,8 +15,8 @@ import type { TrainCursor } from './train-state.js';
 export interface CheckpointerOptions {
   /** The world size written into state.json (informational). */
   worldSize: number;
-  /** Called after each save (a rank reports it to the coordinator). */
-  onSaved?: (cursor: TrainCursor, path: string) => void;
+  /** Called after each save (a rank reports it to the coordinator, with the bytes and time for the metrics). */
+  onSaved?: (cursor: TrainCursor, path: string, cost: { bytes: number; saveMs: number }) => void;
   log: Logger;
 }
 
@@ -36,12 +37,14 @@ export class Checkpointer {
 
   async save(metrics: MetricsLine | null): Promise<string> {
     const { session, opts } = this;
+    const started = performance.now();
     const state = session.state();
-    const path = await saveCheckpoint(session.checkpoints, session.stepper.layout, state, {
+    const { path, bytes } = await saveCheckpoint(session.checkpoints, session.stepper.layout, state, {
       config: session.config, schedule: session.stepper.config.schedule, worldSize: opts.worldSize, metrics,
     });
-    opts.log.info('checkpoint saved', { step: state.cursor.step, dir: path });
-    opts.onSaved?.(state.cursor, path);
+    const saveMs = performance.now() - started;
+    opts.log.info('checkpoint saved', { step: state.cursor.step, dir: path, bytes, ms: Math.round(saveMs) });
+    opts.onSaved?.(state.cursor, path, { bytes, saveMs });
     return path;
   }
 }

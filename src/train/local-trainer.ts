@@ -4,14 +4,13 @@
  * plus the run folder's logs, resume, and a stop request (SIGINT/SIGTERM in the CLI) that
  * finishes the current step, saves a checkpoint and returns.
  */
-import { writeFileSync } from 'node:fs';
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { decodeCheckpoint, readCheckpointMeta } from './checkpoint.js';
 import { Checkpointer } from './checkpointer.js';
 import { LocalComm } from './comm.js';
-import { appendJsonLine, ensureRunDir, rewindRunLogs, runPaths, type RunPaths } from './run-dir.js';
+import { appendJsonLine, ensureRunDir, rewindRunLogs, runPaths, writeRunConfig, type RunPaths } from './run-dir.js';
 import { TrainingSession } from './session.js';
 import type { StepResult } from './step.js';
 import { trainLoop, type StepDone } from './train-loop.js';
@@ -55,7 +54,7 @@ export async function trainLocal(opts: LocalTrainOptions): Promise<LocalTrainRes
   const { config, log } = opts;
   const paths = runPaths(opts.out);
   ensureRunDir(paths);
-  writeFileSync(paths.config, JSON.stringify(config, null, 2) + '\n');
+  writeRunConfig(paths, config);
   const session = await TrainingSession.create(config, { runDir: opts.out, log });
   try {
     const start = opts.resume ? await restore(session, paths, opts) : 0;

@@ -22,7 +22,7 @@ import type { Frozen } from '../config/load.js';
 import type { WorkerConfig } from '../config/worker-config.js';
 import { CollectiveError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { AssignMessage, WorkerEvent } from '../protocol/messages.js';
+import type { AssignMessage, CollectiveCounts, WorkerEvent } from '../protocol/messages.js';
 import type { Transport } from '../transport/transport.js';
 import { decodeCheckpoint, parseCheckpointMeta } from '../train/checkpoint.js';
 import { Checkpointer } from '../train/checkpointer.js';
@@ -53,6 +53,8 @@ export interface EpochContext {
   snapshots: SnapshotRing;
   flags: EpochFlags;
   log: Logger;
+  /** The process's collective counts of its earlier epochs; this epoch's are added when it closes. */
+  collectiveCounts: CollectiveCounts;
 }
 
 export class EpochRunner {
@@ -60,6 +62,7 @@ export class EpochRunner {
   private readonly comm: CollectivesComm;
   private readonly rank: number;
   private readonly world: number;
+  private counted = false;
 
   constructor(private readonly ctx: EpochContext) {
     const { assign, config, transport, log } = ctx;
@@ -119,7 +122,10 @@ export class EpochRunner {
   private async steps(): Promise<EpochOutcome> {
     const { session, assign, flags, workerId } = this.ctx;
     const checkpointer = this.rank === 0
-      ? new Checkpointer(session, { worldSize: this.world, log: this.ctx.log, onSaved: (cursor, path) => this.report({ type: 'checkpoint.saved', workerId, epoch: assign.epoch, step: cursor.step, path, cursor }) })
+      ? new Checkpointer(session, {
+        worldSize: this.world, log: this.ctx.log,
+        onSaved: (cursor, path, { bytes, saveMs }) => this.report({ type: 'checkpoint.saved', workerId, epoch: assign.epoch, step: cursor.step, path, cursor, bytes, saveMs }),
+      })
       : null;
     const outcome = await trainLoop(session, checkpointer, {
       comm: this.comm,
@@ -150,7 +156,7 @@ export class EpochRunner {
     this.report({
       type: 'step.done', workerId, epoch: assign.epoch, rank: this.rank, step: done.result.step, dataEpoch: done.dataEpoch,
       ids: done.ids, metrics: this.rank === 0 ? done.metrics : null, cursor: this.rank === 0 ? state.cursor : null,
-      computeMs: done.elapsedMs - waitMs, waitMs,
+      computeMs: done.elapsedMs - waitMs, waitMs, tokens: done.result.tokens, collectives: this.collectiveCounts(),
     });
     await this.checkReplicas(done.result.step);
     this.comm.waitMs = 0;
@@ -169,7 +175,20 @@ export class EpochRunner {
     }
   }
 
+  /** The process's collective counts so far: earlier epochs' plus this one's. */
+  private collectiveCounts(): CollectiveCounts {
+    const before = this.ctx.collectiveCounts;
+    const now = this.collectives.totals;
+    return {
+      retransmitRequests: before.retransmitRequests + now.retransmitRequests, timeouts: before.timeouts + now.timeouts, aborts: before.aborts + now.aborts,
+      bytesSent: before.bytesSent + now.bytesSent, bytesReceived: before.bytesReceived + now.bytesReceived,
+    };
+  }
+
   close(): void {
     this.collectives.close();
+    // Once: the agent closes a runner both when its epoch ends and before the next one starts.
+    if (!this.counted) Object.assign(this.ctx.collectiveCounts, this.collectiveCounts());
+    this.counted = true;
   }
 }

@@ -50,6 +50,8 @@ export class WorkerAgent {
   private readonly mailbox = new Mailbox();
   private readonly flags: EpochFlags = { stop: false, resize: false, leave: false, superseded: false };
   private readonly snapshots = new SnapshotRing();
+  /** Collective counts of this process's finished epochs (reported, cumulative, with every step). */
+  private readonly collectiveCounts = { retransmitRequests: 0, timeouts: 0, aborts: 0, bytesSent: 0, bytesReceived: 0 };
   private state: WorkerLifecycle = 'joining';
   private session: TrainingSession | null = null;
   private sessionKey = '';
@@ -118,6 +120,7 @@ export class WorkerAgent {
     const runner = new EpochRunner({
       transport: this.transport, session, config: session.config, assign, workerId: this.opts.workerId,
       events: this.events, snapshots: this.snapshots, flags: this.flags, log: this.opts.log.child({ epoch: assign.epoch, rank: assign.rank }),
+      collectiveCounts: this.collectiveCounts,
     });
     this.runner = runner;
     this.state = 'training';

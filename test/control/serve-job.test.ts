@@ -1,11 +1,13 @@
 /**
- * serveJob: a job's status, history, events and control handler behind a real control server
- * configured from the `control` config section.
+ * serveJob: a job's status, history, metric families, events and control handler behind a real
+ * control server configured from the `control` config section.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config/load.js';
+import { Counter } from '../../src/control/metrics-registry.js';
+import { renderMetrics } from '../../src/control/prometheus.js';
 import { serveJob, type ControlledJob } from '../../src/control/serve-job.js';
 import type { ControlRequest, StatusEvent } from '../../src/control/status.js';
 import type { SocketMessage } from '../../src/control/wire.js';
@@ -17,6 +19,10 @@ class RecordingJob implements ControlledJob {
   readonly requests: ControlRequest[] = [];
   status = fixedStatus;
   metricsHistory = fixedHistory;
+  readonly steps = new Counter('instructue_steps_total', 'Steps.');
+  metricFamilies() {
+    return [this.steps.family()];
+  }
   async control(request: ControlRequest) {
     this.requests.push(request);
     return { ok: true, message: 'noted' };
@@ -37,6 +43,11 @@ describe('serveJob', () => {
     const server = await serveJob(job, control, silentLogger);
     assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal((await fetch(`${server.url}/metrics`)).status, 401, 'metrics_public=false from the environment');
+    // /metrics: the status gauges, then the job's own families, as they are at the scrape.
+    job.steps.inc({}, 7);
+    const scraped = await (await fetch(`${server.url}/metrics`, { headers: { authorization: 'Bearer serve-job-token' } })).text();
+    assert.equal(scraped, renderMetrics(fixedStatus(), [job.steps.family()]));
+    assert.match(scraped, /^instructue_steps_total 7$/m);
 
     const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws?token=serve-job-token`);
     const messages: SocketMessage[] = [];

@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { loadConfig, type Frozen } from '../../src/config/load.js';
 import type { InstructueConfig } from '../../src/config/schema.js';
 import type { Coordinator, JobOutcome } from '../../src/coordinator/coordinator.js';
-import { trainCluster } from '../../src/launcher/local-cluster.js';
-import type { WorkerPool } from '../../src/launcher/worker-pool.js';
+import { trainCluster, type LocalCluster } from '../../src/launcher/local-cluster.js';
 import { silentLogger } from '../../src/log.js';
 import { readJsonLines } from '../../src/train/run-dir.js';
 import { checkpointWeights, exactlyOnce, weightDiff } from '../../scripts/run-checks.js';
@@ -33,8 +32,11 @@ export interface ClusterRun {
   outcome: JobOutcome;
 }
 
-/** trainCluster with a hook that sees the coordinator and the worker pool once they are up. */
-export async function runCluster(config: Frozen<InstructueConfig>, out: string, workers: number, extra: { natsUrl?: string; resume?: boolean; during?: (c: { coordinator: Coordinator; pool: WorkerPool }) => void } = {}): Promise<JobOutcome> {
+/**
+ * trainCluster with a hook that sees the coordinator, the worker pool and the control server's
+ * URL once they are up. A promise it returns is awaited before the control server closes.
+ */
+export async function runCluster(config: Frozen<InstructueConfig>, out: string, workers: number, extra: { natsUrl?: string; resume?: boolean; during?: (c: LocalCluster) => void | Promise<void> } = {}): Promise<JobOutcome> {
   return trainCluster({
     config, out, workers, natsUrl: extra.natsUrl ?? '', resume: extra.resume ?? false, allowConfigChange: false, log: silentLogger,
     onReady: (cluster) => extra.during?.(cluster),

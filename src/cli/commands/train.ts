@@ -26,16 +26,19 @@ const usage = `usage: instructue train --config FILE --out RUN [--workers N [--n
   --seed S                seed for weights and data order
   --global-batch B        samples per optimizer step
   --data PATH             training data (data.train)
-  --backend NAME          auto | tensorflow | wasm | cpu
+  --backend NAME          auto | cuda | tensorflow | wasm | cpu | webgpu
   --set KEY=VALUE         any other config key, e.g. --set train.lr=1e-3 (repeatable)
   --resume                continue from the newest valid checkpoint in RUN
   --allow-config-change   resume even if the run's configuration changed
   --json                  print the final metrics as JSON on stdout`;
 
-/** The launcher's progress line and dashboard address, drawn from the coordinator's events. */
+/**
+ * The launcher's progress line and dashboard address, drawn from the coordinator's events. The
+ * link carries the token only on a terminal (Jupyter-style); in a log it would be a secret at rest.
+ */
 function watchCluster({ coordinator, controlUrl }: LocalCluster, token: string, totalSteps: number): void {
-  const fragment = token ? `#token=${encodeURIComponent(token)}` : '';
-  process.stderr.write(`dashboard: ${controlUrl}/${fragment}   (instructue status --url ${controlUrl})\n`);
+  const link = !token ? `${controlUrl}/` : process.stderr.isTTY ? `${controlUrl}/#token=${encodeURIComponent(token)}` : `${controlUrl}/#token=<INSTRUCTUE_TOKEN> (open it with your token appended)`;
+  process.stderr.write(`dashboard: ${link}   (instructue status --url ${controlUrl})\n`);
   const progress = new Progress({ label: 'train', total: totalSteps }, coordinator.status().step);
   coordinator.onStatusEvent((e) => {
     if (e.type !== 'metrics') return;
