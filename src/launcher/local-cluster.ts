@@ -13,6 +13,7 @@ import { natsAuth } from '../transport/nats-credentials.js';
 import { startNatsServer } from '../transport/nats-server.js';
 import type { Logger } from '../log.js';
 import { WorkerFailedError } from '../errors.js';
+import { checkRunLengthBudget } from '../train/length-check.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface LocalClusterOptions {
@@ -23,6 +24,8 @@ export interface LocalClusterOptions {
   natsUrl: string;
   resume: boolean;
   allowConfigChange: boolean;
+  /** Refuse to start when a length budget cuts more than 1 % of the records (else a warning). */
+  failOnTruncation?: boolean;
   log: Logger;
   /** Called when the coordinator is up (the CLI draws its progress from it; tests reach the pool and coordinator). */
   onReady?: (cluster: LocalCluster) => void | Promise<void>;
@@ -38,6 +41,7 @@ export async function trainCluster(opts: LocalClusterOptions): Promise<JobOutcom
   const { log } = opts;
   // Validated again with the worker count, so `--workers` above data.virtual_shards fails here.
   const config = loadConfig({ object: opts.config, overrides: { 'dist.workers': opts.workers }, env: {} });
+  await checkRunLengthBudget(config, log, { failOnTruncation: opts.failOnTruncation ?? false });
   // With credentials configured (dist.nats_*), the server requires them too.
   const nats = opts.natsUrl ? null : await startNatsServer({ jetstream: true, auth: natsAuth(config.dist), log });
   const natsUrl = opts.natsUrl || nats!.url;

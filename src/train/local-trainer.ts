@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import { decodeCheckpoint, readCheckpointMeta } from './checkpoint.js';
 import { Checkpointer } from './checkpointer.js';
 import { LocalComm } from './comm.js';
+import { checkLengthBudget } from './length-check.js';
 import { appendJsonLine, ensureRunDir, rewindRunLogs, runPaths, writeRunConfig, type RunPaths } from './run-dir.js';
 import { TrainingSession } from './session.js';
 import type { StepResult } from './step.js';
@@ -27,6 +28,8 @@ export interface LocalTrainOptions {
   onStart?: (step: number, totalSteps: number) => void;
   /** Checked after every step; true = checkpoint and stop. */
   shouldStop?: () => boolean;
+  /** Refuse to train when a length budget cuts more than 1 % of the records (else it is a warning). */
+  failOnTruncation?: boolean;
 }
 
 export interface LocalTrainResult {
@@ -57,6 +60,7 @@ export async function trainLocal(opts: LocalTrainOptions): Promise<LocalTrainRes
   writeRunConfig(paths, config);
   const session = await TrainingSession.create(config, { runDir: opts.out, log });
   try {
+    await checkLengthBudget({ config, dataset: session.dataset, encodeContext: session.encodeContext, decoderTokenizer: session.built.decoderTokenizer }, log, { failOnTruncation: opts.failOnTruncation ?? false });
     const start = opts.resume ? await restore(session, paths, opts) : 0;
     const total = config.train.steps;
     opts.onStart?.(start, total);

@@ -9,7 +9,12 @@ import type { WorkerConfig } from '../config/worker-config.js';
 import { SYNTH_LEXICON } from '../data/synth/lexicon.js';
 import type { TabularSchema } from '../data/tabular.js';
 import type { Logger } from '../log.js';
-import { buildModel, type BuiltModel } from '../model/build.js';
+import { buildModel, loadTokenizers, type BuiltModel } from '../model/build.js';
+
+/** The run's tokenizers without its weights (length checks, import, vocab). */
+export function runTokenizers(config: Frozen<Pick<WorkerConfig, 'model'>>): ReturnType<typeof loadTokenizers> {
+  return loadTokenizers(config.model, SYNTH_LEXICON);
+}
 
 export function buildRunModel(config: Frozen<Pick<WorkerConfig, 'model' | 'seed'>>, tabularSchema: TabularSchema, log: Logger): Promise<BuiltModel> {
   return buildModel(config.model, { seed: config.seed, tabularSchema, vocabulary: SYNTH_LEXICON, log });

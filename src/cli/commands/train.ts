@@ -30,6 +30,8 @@ const usage = `usage: instructue train --config FILE --out RUN [--workers N [--n
   --set KEY=VALUE         any other config key, e.g. --set train.lr=1e-3 (repeatable)
   --resume                continue from the newest valid checkpoint in RUN
   --allow-config-change   resume even if the run's configuration changed
+  --fail-on-truncation    refuse to train when a length budget (model.encoder.max_len,
+                          data.max_*_tokens, model.decoder.max_positions) cuts > 1 % of records
   --json                  print the final metrics as JSON on stdout`;
 
 /**
@@ -54,17 +56,19 @@ const command: Command = {
     const { values } = parseFlags(argv, {
       config: { type: 'string' }, out: { type: 'string' }, ...configFlagOptions(['steps', 'seed', 'global-batch', 'data', 'backend', 'workers', 'nats']),
       set: { type: 'string', multiple: true }, resume: { type: 'boolean' }, 'allow-config-change': { type: 'boolean' }, json: { type: 'boolean' },
+      'fail-on-truncation': { type: 'boolean' },
     }, usage);
     const out = required(values.out, 'out', usage);
     const config = loadConfig({ file: required(values.config, 'config', usage), flags: values, sets: values.set });
     const resume = Boolean(values.resume);
     const allowConfigChange = Boolean(values['allow-config-change']);
+    const failOnTruncation = Boolean(values['fail-on-truncation']);
     if (values.workers !== undefined) {
       const workers = config.dist.workers;
       if (workers < 1) throw new UsageError('--workers must be at least 1');
       const log = createLogger({ job: config.dist.job, role: 'launcher' });
       const onReady = values.json ? undefined : (cluster: LocalCluster) => watchCluster(cluster, config.control.token, config.train.steps);
-      const outcome = await trainCluster({ config, out, workers, natsUrl: config.dist.nats_url, resume, allowConfigChange, log, onReady });
+      const outcome = await trainCluster({ config, out, workers, natsUrl: config.dist.nats_url, resume, allowConfigChange, failOnTruncation, log, onReady });
       if (values.json) console.log(JSON.stringify(outcome));
       else console.log(`${outcome.state}: step ${outcome.step}${outcome.reason ? ` (${outcome.reason})` : ''}; run folder ${out}`);
       return outcome.state === 'failed' ? 1 : 0;
@@ -78,7 +82,7 @@ const command: Command = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      const result = await trainLocal({ config, out, resume, allowConfigChange, log, shouldStop: () => stop, ...(values.json ? {} : trainProgressHooks()) });
+      const result = await trainLocal({ config, out, resume, allowConfigChange, failOnTruncation, log, shouldStop: () => stop, ...(values.json ? {} : trainProgressHooks()) });
       if (values.json) console.log(JSON.stringify({ step: result.step, stopped_early: result.stoppedEarly, checkpoint: result.checkpoint, last: result.last }));
       else if (result.last) console.log(`done: step ${result.step}, loss_lm ${result.last.lossLm?.toFixed(4) ?? '-'}, loss_cl ${result.last.lossCl?.toFixed(4) ?? '-'}; checkpoint ${result.checkpoint}`);
       return 0;
