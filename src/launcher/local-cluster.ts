@@ -22,6 +22,8 @@ export interface LocalClusterOptions {
   natsUrl: string;
   resume: boolean;
   allowConfigChange: boolean;
+  /** Resume even if the training data changed (--allow-data-change). */
+  allowDataChange?: boolean;
   log: Logger;
   /** Called when the coordinator is up (the CLI draws its progress from it; tests reach the pool and coordinator). */
   onReady?: (cluster: LocalCluster) => void | Promise<void>;
@@ -46,7 +48,7 @@ export async function trainCluster(opts: LocalClusterOptions): Promise<JobOutcom
     log.info('local cluster starting', { nats: natsUrl, workers: opts.workers, out: opts.out });
     const outcome = await runCoordinator({
       config,
-      natsUrl, out: opts.out, resume: opts.resume, allowConfigChange: opts.allowConfigChange, log,
+      natsUrl, out: opts.out, resume: opts.resume, allowConfigChange: opts.allowConfigChange, allowDataChange: opts.allowDataChange ?? false, log,
       scaleWorkers: async (n) => {
         pool.grow(n);
         return { ok: true, message: `${n} workers wanted; ${pool.alive.length} running` };

@@ -37,7 +37,7 @@ export class Checkpointer {
     const { session, opts } = this;
     const state = session.state();
     const path = await saveCheckpoint(session.checkpoints, session.stepper.layout, state, {
-      config: session.config, schedule: session.stepper.config.schedule, worldSize: opts.worldSize, metrics,
+      config: session.config, schedule: session.stepper.config.schedule, worldSize: opts.worldSize, data: session.dataset.fingerprint, metrics,
     });
     opts.log.info('checkpoint saved', { step: state.cursor.step, dir: path });
     opts.onSaved?.(state.cursor.step, path);

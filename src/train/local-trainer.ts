@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { decodeCheckpoint, readCheckpointMeta } from './checkpoint.js';
+import { checkCheckpointData, decodeCheckpoint, readCheckpointMeta } from './checkpoint.js';
 import { Checkpointer } from './checkpointer.js';
 import { LocalComm } from './comm.js';
 import { appendJsonLine, ensureRunDir, rewindRunLogs, runPaths, type RunPaths } from './run-dir.js';
@@ -21,6 +21,8 @@ export interface LocalTrainOptions {
   out: string;
   resume: boolean;
   allowConfigChange: boolean;
+  /** Resume even if the training data changed since the checkpoint (--allow-data-change). */
+  allowDataChange?: boolean;
   log: Logger;
   /** Called after every step (the CLI draws its progress line from it). */
   onStep?: (done: StepDone, totalSteps: number) => void;
@@ -44,7 +46,7 @@ async function restore(session: TrainingSession, paths: RunPaths, opts: LocalTra
     opts.log.info('no checkpoint to resume from; starting fresh', { dir: paths.checkpoints });
     return 0;
   }
-  const meta = readCheckpointMeta(loaded, opts.config, opts.allowConfigChange);
+  const meta = checkCheckpointData(loaded, readCheckpointMeta(loaded, opts.config, opts.allowConfigChange), session.dataset.fingerprint, opts.allowDataChange ?? false, opts.log);
   session.load(decodeCheckpoint(session.stepper.layout, loaded, meta));
   rewindRunLogs(paths, meta.step);
   opts.log.info('resumed', { step: meta.step, from: loaded.location });

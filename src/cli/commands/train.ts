@@ -1,7 +1,7 @@
 /**
  * @module cli/commands/train
  * `instructue train --config C --out RUN [--steps N] [--seed S] [--global-batch B] [--resume]
- *  [--allow-config-change] [--set key=value ...] [--json]`
+ *  [--allow-config-change] [--allow-data-change] [--set key=value ...] [--json]`
  * Trains in this process (world size 1), or with `--workers N` as a local cluster (nats-server,
  * coordinator, N worker processes). SIGINT/SIGTERM finish the current step (on every rank),
  * save a checkpoint and exit 0; `--resume` continues from the newest valid checkpoint in RUN.
@@ -30,6 +30,7 @@ const usage = `usage: instructue train --config FILE --out RUN [--workers N [--n
   --set KEY=VALUE         any other config key, e.g. --set train.lr=1e-3 (repeatable)
   --resume                continue from the newest valid checkpoint in RUN
   --allow-config-change   resume even if the run's configuration changed
+  --allow-data-change     resume even if the training data changed since the checkpoint
   --json                  print the final metrics as JSON on stdout`;
 
 /** The launcher's progress line and dashboard address, drawn from the coordinator's events. */
@@ -50,18 +51,19 @@ const command: Command = {
   async run(argv) {
     const { values } = parseFlags(argv, {
       config: { type: 'string' }, out: { type: 'string' }, ...configFlagOptions(['steps', 'seed', 'global-batch', 'data', 'backend', 'workers', 'nats']),
-      set: { type: 'string', multiple: true }, resume: { type: 'boolean' }, 'allow-config-change': { type: 'boolean' }, json: { type: 'boolean' },
+      set: { type: 'string', multiple: true }, resume: { type: 'boolean' }, 'allow-config-change': { type: 'boolean' }, 'allow-data-change': { type: 'boolean' }, json: { type: 'boolean' },
     }, usage);
     const out = required(values.out, 'out', usage);
     const config = loadConfig({ file: required(values.config, 'config', usage), flags: values, sets: values.set });
     const resume = Boolean(values.resume);
     const allowConfigChange = Boolean(values['allow-config-change']);
+    const allowDataChange = Boolean(values['allow-data-change']);
     if (values.workers !== undefined) {
       const workers = config.dist.workers;
       if (workers < 1) throw new UsageError('--workers must be at least 1');
       const log = createLogger({ job: config.dist.job, role: 'launcher' });
       const onReady = values.json ? undefined : (cluster: LocalCluster) => watchCluster(cluster, config.control.token, config.train.steps);
-      const outcome = await trainCluster({ config, out, workers, natsUrl: config.dist.nats_url, resume, allowConfigChange, log, onReady });
+      const outcome = await trainCluster({ config, out, workers, natsUrl: config.dist.nats_url, resume, allowConfigChange, allowDataChange, log, onReady });
       if (values.json) console.log(JSON.stringify(outcome));
       else console.log(`${outcome.state}: step ${outcome.step}${outcome.reason ? ` (${outcome.reason})` : ''}; run folder ${out}`);
       return outcome.state === 'failed' ? 1 : 0;
@@ -75,7 +77,7 @@ const command: Command = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      const result = await trainLocal({ config, out, resume, allowConfigChange, log, shouldStop: () => stop, ...(values.json ? {} : trainProgressHooks()) });
+      const result = await trainLocal({ config, out, resume, allowConfigChange, allowDataChange, log, shouldStop: () => stop, ...(values.json ? {} : trainProgressHooks()) });
       if (values.json) console.log(JSON.stringify({ step: result.step, stopped_early: result.stoppedEarly, checkpoint: result.checkpoint, last: result.last }));
       else if (result.last) console.log(`done: step ${result.step}, loss_lm ${result.last.lossLm?.toFixed(4) ?? '-'}, loss_cl ${result.last.lossCl?.toFixed(4) ?? '-'}; checkpoint ${result.checkpoint}`);
       return 0;
