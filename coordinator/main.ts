@@ -7,6 +7,7 @@ import { configFlagOptions, parseFlags, required } from '../src/config/flags.js'
 import { loadConfig } from '../src/config/load.js';
 import { runCoordinator } from '../src/coordinator/run.js';
 import { createLogger } from '../src/log.js';
+import { acquireRunLock } from '../src/train/run-lock.js';
 
 export const usage = `usage: instructue coordinator --config FILE --out RUN [--nats URL] [flags]
 
@@ -27,15 +28,17 @@ export async function main(argv: string[]): Promise<number> {
   const config = loadConfig({ file: required(values.config, 'config', usage), flags: values, sets: values.set });
   const log = createLogger({ job: config.dist.job, role: 'coordinator' });
   const natsUrl = required(config.dist.nats_url, 'nats', usage);
+  const out = required(values.out, 'out', usage);
+  const lock = acquireRunLock(out, { log });
   const outcome = await runCoordinator({
-    config, natsUrl, out: required(values.out, 'out', usage), resume: Boolean(values.resume),
+    config, natsUrl, out, resume: Boolean(values.resume),
     allowConfigChange: Boolean(values['allow-config-change']), allowDataChange: Boolean(values['allow-data-change']), log,
     onReady: (coordinator) => {
       const stop = () => coordinator.requestStop();
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
     },
-  });
+  }).finally(() => lock.release());
   log.info('coordinator exiting', { ...outcome });
   return outcome.state === 'failed' ? 1 : 0;
 }

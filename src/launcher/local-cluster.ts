@@ -9,6 +9,7 @@ import { loadConfig, type Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import type { Coordinator, JobOutcome } from '../coordinator/coordinator.js';
 import { runCoordinator } from '../coordinator/run.js';
+import { acquireRunLock } from '../train/run-lock.js';
 import { natsAuth } from '../transport/nats-credentials.js';
 import { startNatsServer } from '../transport/nats-server.js';
 import type { Logger } from '../log.js';
@@ -35,7 +36,20 @@ export interface LocalCluster {
   controlUrl: string;
 }
 
+/**
+ * Runs the local cluster holding the run folder's lock (RUN/.lock) throughout; the coordinator
+ * runs in this process, so this is the one place the lock is taken. @throws RunLockedError
+ */
 export async function trainCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
+  const lock = acquireRunLock(opts.out, { log: opts.log });
+  try {
+    return await runCluster(opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
   const { log } = opts;
   // Validated again with the worker count, so `--workers` above data.virtual_shards fails here.
   const config = loadConfig({ object: opts.config, overrides: { 'dist.workers': opts.workers }, env: {} });

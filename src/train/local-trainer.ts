@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { checkCheckpointData, decodeCheckpoint, readCheckpointMeta } from './checkpoint.js';
 import { Checkpointer } from './checkpointer.js';
 import { LocalComm } from './comm.js';
+import { acquireRunLock } from './run-lock.js';
 import { appendJsonLine, ensureRunDir, rewindRunLogs, runPaths, type RunPaths } from './run-dir.js';
 import { TrainingSession } from './session.js';
 import type { StepResult } from './step.js';
@@ -53,7 +54,17 @@ async function restore(session: TrainingSession, paths: RunPaths, opts: LocalTra
   return meta.step;
 }
 
+/** Trains into `opts.out`, holding its run folder lock (RUN/.lock) throughout. @throws RunLockedError */
 export async function trainLocal(opts: LocalTrainOptions): Promise<LocalTrainResult> {
+  const lock = acquireRunLock(opts.out, { log: opts.log });
+  try {
+    return await trainLocked(opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(opts: LocalTrainOptions): Promise<LocalTrainResult> {
   const { config, log } = opts;
   const paths = runPaths(opts.out);
   ensureRunDir(paths);
