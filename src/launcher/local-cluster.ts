@@ -9,6 +9,7 @@ import { loadConfig, type Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import type { Coordinator, JobOutcome } from '../coordinator/coordinator.js';
 import { runCoordinator } from '../coordinator/run.js';
+import { checkLocalWorkers, checkMemory, LAUNCHER_BYTES } from '../train/preflight.js';
 import { acquireRunLock } from '../train/run-lock.js';
 import { natsAuth } from '../transport/nats-credentials.js';
 import { startNatsServer } from '../transport/nats-server.js';
@@ -37,10 +38,14 @@ export interface LocalCluster {
 }
 
 /**
- * Runs the local cluster holding the run folder's lock (RUN/.lock) throughout; the coordinator
- * runs in this process, so this is the one place the lock is taken. @throws RunLockedError
+ * Runs the local cluster after the preflight (worker count, memory of all local workers) and
+ * holding the run folder's lock (RUN/.lock) throughout; the coordinator runs in this process, so
+ * this is the one place the lock is taken. Nothing starts when either refuses.
+ * @throws ConfigError (preflight), RunLockedError
  */
 export async function trainCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
+  checkLocalWorkers(opts.config, opts.workers);
+  await checkMemory(opts.config, { processes: opts.workers, microBatch: Math.ceil(opts.config.train.global_batch / opts.workers), extraBytes: LAUNCHER_BYTES, log: opts.log });
   const lock = acquireRunLock(opts.out, { log: opts.log });
   try {
     return await runCluster(opts);
@@ -64,6 +69,11 @@ async function runCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
       config,
       natsUrl, out: opts.out, resume: opts.resume, allowConfigChange: opts.allowConfigChange, allowDataChange: opts.allowDataChange ?? false, log,
       scaleWorkers: async (n) => {
+        try {
+          checkLocalWorkers(config, n);
+        } catch (err) {
+          return { ok: false, message: (err as Error).message };
+        }
         pool.grow(n);
         return { ok: true, message: `${n} workers wanted; ${pool.alive.length} running` };
       },

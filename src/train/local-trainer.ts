@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { checkCheckpointData, decodeCheckpoint, readCheckpointMeta } from './checkpoint.js';
 import { Checkpointer } from './checkpointer.js';
 import { LocalComm } from './comm.js';
+import { checkMemory } from './preflight.js';
 import { acquireRunLock } from './run-lock.js';
 import { appendJsonLine, ensureRunDir, rewindRunLogs, runPaths, type RunPaths } from './run-dir.js';
 import { TrainingSession } from './session.js';
@@ -54,8 +55,12 @@ async function restore(session: TrainingSession, paths: RunPaths, opts: LocalTra
   return meta.step;
 }
 
-/** Trains into `opts.out`, holding its run folder lock (RUN/.lock) throughout. @throws RunLockedError */
+/**
+ * Trains into `opts.out` after the memory preflight, holding its run folder lock (RUN/.lock)
+ * throughout. @throws ConfigError (preflight), RunLockedError
+ */
 export async function trainLocal(opts: LocalTrainOptions): Promise<LocalTrainResult> {
+  await checkMemory(opts.config, { processes: 1, microBatch: opts.config.train.global_batch, log: opts.log });
   const lock = acquireRunLock(opts.out, { log: opts.log });
   try {
     return await trainLocked(opts);

@@ -3,8 +3,10 @@
  * `instructue train --config C --out RUN [--steps N] [--seed S] [--global-batch B] [--resume]
  *  [--allow-config-change] [--allow-data-change] [--set key=value ...] [--json]`
  * Trains in this process (world size 1), or with `--workers N` as a local cluster (nats-server,
- * coordinator, N worker processes). SIGINT/SIGTERM finish the current step (on every rank),
- * save a checkpoint and exit 0; `--resume` continues from the newest valid checkpoint in RUN.
+ * coordinator, N worker processes). Once training has started, SIGINT/SIGTERM finish the current
+ * step (on every rank), save a checkpoint and exit 0; before that (config checks, the memory
+ * preflight, building the model, restoring) they end the process at once (exit status 130/143).
+ * `--resume` continues from the newest valid checkpoint in RUN.
  */
 import { configFlagOptions, parseFlags, required } from '../../config/flags.js';
 import { loadConfig } from '../../config/load.js';
@@ -74,10 +76,23 @@ const command: Command = {
       log.warn('stop requested: finishing the current step, then saving a checkpoint', { signal });
       stop = true;
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    // Until training starts, SIGINT/SIGTERM keep their default action: the process ends at once
+    // (exit status 130/143). Building a large model is synchronous work no handler could break
+    // into (B11: the stop waited for a step boundary minutes away), and nothing trained is lost;
+    // a stale RUN/.lock left behind is taken over by the next run (same host, pid gone).
+    const listen = () => {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    };
+    const hooks = values.json ? {} : trainProgressHooks();
     try {
-      const result = await trainLocal({ config, out, resume, allowConfigChange, allowDataChange, log, shouldStop: () => stop, ...(values.json ? {} : trainProgressHooks()) });
+      const result = await trainLocal({
+        config, out, resume, allowConfigChange, allowDataChange, log, shouldStop: () => stop, ...hooks,
+        onStart: (step, total) => {
+          listen();
+          hooks.onStart?.(step, total);
+        },
+      });
       if (values.json) console.log(JSON.stringify({ step: result.step, stopped_early: result.stoppedEarly, checkpoint: result.checkpoint, last: result.last }));
       else if (result.last) console.log(`done: step ${result.step}, loss_lm ${result.last.lossLm?.toFixed(4) ?? '-'}, loss_cl ${result.last.lossCl?.toFixed(4) ?? '-'}; checkpoint ${result.checkpoint}`);
       return 0;
