@@ -43,7 +43,7 @@ export async function runTinyCase(backend: BackendName, label: string, reps: num
     }, reps);
     let trainTokens = 0;
     const trainMs = await median(async () => {
-      trainTokens = (await session.stepper.run(samples, new LocalComm())).tokens;
+      trainTokens = (await session.stepper.run([samples], new LocalComm())).tokens;
     }, reps);
     return { backend: label, name: 'tiny', forwardTokens, trainTokens, forwardMs, trainMs };
   } finally {

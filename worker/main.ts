@@ -8,6 +8,7 @@ import { parseFlags, required } from '../src/config/flags.js';
 import { createLogger } from '../src/log.js';
 import { connectNats } from '../src/transport/connect.js';
 import { natsClientSettingsFromEnv } from '../src/transport/nats-credentials.js';
+import { exitWithParent } from '../src/worker/parent-watch.js';
 import { WorkerAgent } from '../src/worker/worker-agent.js';
 
 export const usage = `usage: instructue worker --nats URL --job NAME [--id ID] [--backend NAME]
@@ -23,9 +24,11 @@ export async function main(argv: string[]): Promise<number> {
   const job = required(values.job ?? process.env.INSTRUCTUE_JOB, 'job', usage);
   const workerId = values.id ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const log = createLogger({ job, role: 'worker', worker: workerId });
+  const unwatch = process.env.INSTRUCTUE_EXIT_WITH_PARENT === '1' ? exitWithParent(log) : () => {};
   // No config file: credentials and TLS files come from the environment (INSTRUCTUE_NATS_*).
-  const transport = await connectNats(natsUrl, `worker-${workerId}`, natsClientSettingsFromEnv(), log);
-  const agent = new WorkerAgent(transport, { job, workerId, backend: values.backend, log });
+  const settings = natsClientSettingsFromEnv();
+  const transport = await connectNats(natsUrl, `worker-${workerId}`, settings, log);
+  const agent = new WorkerAgent(transport, { job, workerId, backend: values.backend, natsUrl, settings, log });
   const leave = () => agent.leave();
   process.on('SIGTERM', leave);
   process.on('SIGINT', leave);
@@ -33,5 +36,6 @@ export async function main(argv: string[]): Promise<number> {
     return await agent.run();
   } finally {
     await transport.close();
+    unwatch();
   }
 }

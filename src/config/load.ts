@@ -94,6 +94,8 @@ function checkCrossField(c: InstructueConfig): void {
   }
   const e = c.model.encoder;
   if (!e.hf_dir && e.hidden % e.heads !== 0) problems.push(`model.encoder.hidden (${e.hidden}) must be a multiple of model.encoder.heads (${e.heads})`);
+  if (c.dist.worker_timeout_ms <= 2 * c.dist.heartbeat_ms) problems.push(`dist.worker_timeout_ms (${c.dist.worker_timeout_ms}) must exceed 2 × dist.heartbeat_ms (${c.dist.heartbeat_ms}): a worker would be dropped between two heartbeats`);
+  if (c.train.exact_sum && c.dist.wire_dtype !== 'float32') problems.push(`train.exact_sum needs dist.wire_dtype float32 (the exact sum travels as integer limbs, which ${c.dist.wire_dtype} would round): set one of them differently`);
   if (c.dist.workers > c.data.virtual_shards) problems.push(`dist.workers (${c.dist.workers}) must not exceed data.virtual_shards (${c.data.virtual_shards}); raise data.virtual_shards`);
   if (c.train.alpha_lm === 0 && c.train.alpha_cl === 0) problems.push('train.alpha_lm and train.alpha_cl are both 0: nothing would be trained');
   if (!c.model.use_sequences && !c.model.use_tabular) problems.push('model.use_sequences and model.use_tabular are both false: the model would see no user data');

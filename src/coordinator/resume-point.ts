@@ -8,19 +8,20 @@
 import { existsSync } from 'node:fs';
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
-import type { CheckpointInfo, MetricsLine } from '../control/status.js';
+import type { MetricsLine } from '../control/status.js';
 import type { Logger } from '../log.js';
 import type { EpochStart } from '../protocol/messages.js';
 import { dataFingerprint } from '../data/fingerprint.js';
 import { checkCheckpointData, openCheckpointStore, readCheckpointMeta } from '../train/checkpoint.js';
 import { readJsonLines, rewindRunLogs, type RunPaths } from '../train/run-dir.js';
 import type { TrainCursor } from '../train/train-state.js';
+import type { CheckpointRef } from './membership.js';
 
 export interface ResumePoint {
   start: EpochStart;
   committed: { step: number; cursor: TrainCursor | null };
   history: MetricsLine[];
-  checkpoint: CheckpointInfo | null;
+  checkpoint: CheckpointRef | null;
 }
 
 export async function findResumePoint(paths: RunPaths, config: Frozen<InstructueConfig>, allowConfigChange: boolean, log: Logger, allowDataChange = false): Promise<ResumePoint> {
@@ -39,6 +40,6 @@ export async function findResumePoint(paths: RunPaths, config: Frozen<Instructue
     start: { kind: 'checkpoint', path: loaded.location, cursor },
     committed: { step: meta.step, cursor },
     history: readJsonLines<MetricsLine>(paths.metrics),
-    checkpoint: { step: meta.step, path: loaded.location, savedAt: meta.savedAt },
+    checkpoint: { step: meta.step, path: loaded.location, savedAt: meta.savedAt, cursor },
   };
 }

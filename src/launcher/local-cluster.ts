@@ -14,6 +14,7 @@ import { acquireRunLock } from '../train/run-lock.js';
 import { natsAuth } from '../transport/nats-credentials.js';
 import { startNatsServer } from '../transport/nats-server.js';
 import type { Logger } from '../log.js';
+import { WorkerFailedError } from '../errors.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface LocalClusterOptions {
@@ -61,7 +62,15 @@ async function runCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
   // With credentials configured (dist.nats_*), the server requires them too.
   const nats = opts.natsUrl ? null : await startNatsServer({ jetstream: true, auth: natsAuth(config.dist), log });
   const natsUrl = opts.natsUrl || nats!.url;
-  const pool = new WorkerPool({ natsUrl, job: config.dist.job, logDir: join(opts.out, 'logs'), log });
+  let fatal: string | null = null;
+  let coordinatorRef: Coordinator | null = null;
+  const pool = new WorkerPool({
+    natsUrl, job: config.dist.job, logDir: join(opts.out, 'logs'), log, maxRestarts: config.dist.max_restarts,
+    onFatal: (_id, reason) => {
+      fatal ??= reason;
+      coordinatorRef?.fail(reason);
+    },
+  });
   let stopSignals: (() => void) | null = null;
   try {
     log.info('local cluster starting', { nats: natsUrl, workers: opts.workers, out: opts.out });
@@ -78,6 +87,7 @@ async function runCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
         return { ok: true, message: `${n} workers wanted; ${pool.alive.length} running` };
       },
       onReady: async (coordinator, controlUrl) => {
+        coordinatorRef = coordinator;
         const stop = () => coordinator.requestStop();
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
@@ -89,7 +99,10 @@ async function runCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
         await opts.onReady?.({ coordinator, pool, controlUrl });
       },
     });
+    pool.stop();
     await pool.waitAll(30_000);
+    // A worker that cannot start (bad data, bad config) is the run's error, not a job state.
+    if (fatal) throw new WorkerFailedError(fatal);
     return outcome;
   } finally {
     (stopSignals as (() => void) | null)?.();

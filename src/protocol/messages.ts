@@ -112,8 +112,9 @@ export interface JoinRequest {
 
 /** Coordinator → worker: the answer to a join. */
 export type JoinReply =
-  | { type: 'join.ok'; incarnation: string; heartbeatMs: number }
-  | { type: 'join.refused'; reason: string };
+  | { type: 'join.ok'; incarnation: string; heartbeatMs: number; workerTimeoutMs: number }
+  /** `retryable`: the refusal may pass (an id still held by a process that is timing out); else give up. */
+  | { type: 'join.refused'; reason: string; retryable: boolean };
 
 /** Coordinator → one worker: run epoch `epoch` as `rank` of `members` (an epoch bump aborts the old one); or leave. */
 export type WorkerDirect = AssignMessage | { type: 'release'; reason: string };
@@ -146,7 +147,8 @@ export type WorkerEvent =
       metrics: Record<string, number | null> | null; cursor: TrainCursor | null;
       computeMs: number; waitMs: number;
     }
-  | { type: 'checkpoint.saved'; workerId: string; epoch: number; step: number; path: string }
+  /** Rank 0 published the checkpoint of `step` (with the cursor it holds, for a later restart from it). */
+  | { type: 'checkpoint.saved'; workerId: string; epoch: number; step: number; path: string; cursor: TrainCursor }
   | { type: 'paused'; workerId: string; epoch: number; step: number; leaving: boolean }
   | { type: 'finished'; workerId: string; epoch: number; step: number }
   | { type: 'fault'; workerId: string; epoch: number; step: number; code: string; message: string; silentRanks: number[] };
@@ -158,8 +160,12 @@ export type WorkerEvent =
 export interface EventAck {
   type: 'ack';
   incarnation: string;
-  /** The job ended (done or stopped): the worker exits. */
+  /** The job ended (done, stopped or failed): the worker exits. */
   jobOver: boolean;
+  /** The coordinator does not count this worker as a member (it was dropped as lost): stop stepping, discard uncommitted work and join again. */
+  rejoin: boolean;
+  /** This worker was released by a scale-down (in case it missed the message): exit. */
+  release: boolean;
 }
 
 export type ControlMessage = JoinRequest | JoinReply | WorkerDirect | CoordinatorBroadcast | WorkerEvent | EventAck;

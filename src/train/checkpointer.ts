@@ -9,12 +9,13 @@ import type { Logger } from '../log.js';
 import { saveCheckpoint } from './checkpoint.js';
 import type { MetricsLine } from './metrics-line.js';
 import type { TrainingSession } from './session.js';
+import type { TrainCursor } from './train-state.js';
 
 export interface CheckpointerOptions {
   /** The world size written into state.json (informational). */
   worldSize: number;
   /** Called after each save (a rank reports it to the coordinator). */
-  onSaved?: (step: number, path: string) => void;
+  onSaved?: (cursor: TrainCursor, path: string) => void;
   log: Logger;
 }
 
@@ -40,7 +41,7 @@ export class Checkpointer {
       config: session.config, schedule: session.stepper.config.schedule, worldSize: opts.worldSize, data: session.dataset.fingerprint, metrics,
     });
     opts.log.info('checkpoint saved', { step: state.cursor.step, dir: path });
-    opts.onSaved?.(state.cursor.step, path);
+    opts.onSaved?.(state.cursor, path);
     return path;
   }
 }

@@ -4,7 +4,6 @@
  * plus the run folder's logs, resume, and a stop request (SIGINT/SIGTERM in the CLI) that
  * finishes the current step, saves a checkpoint and returns.
  */
-import { writeFileSync } from 'node:fs';
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -13,7 +12,7 @@ import { Checkpointer } from './checkpointer.js';
 import { LocalComm } from './comm.js';
 import { checkMemory } from './preflight.js';
 import { acquireRunLock } from './run-lock.js';
-import { appendJsonLine, ensureRunDir, rewindRunLogs, runPaths, type RunPaths } from './run-dir.js';
+import { appendJsonLine, ensureRunDir, rewindRunLogs, runPaths, writeRunConfig, type RunPaths } from './run-dir.js';
 import { TrainingSession } from './session.js';
 import type { StepResult } from './step.js';
 import { trainLoop, type StepDone } from './train-loop.js';
@@ -73,14 +72,14 @@ async function trainLocked(opts: LocalTrainOptions): Promise<LocalTrainResult> {
   const { config, log } = opts;
   const paths = runPaths(opts.out);
   ensureRunDir(paths);
-  writeFileSync(paths.config, JSON.stringify(config, null, 2) + '\n');
+  writeRunConfig(paths, config);
   const session = await TrainingSession.create(config, { runDir: opts.out, log });
   try {
     const start = opts.resume ? await restore(session, paths, opts) : 0;
     const total = config.train.steps;
     opts.onStart?.(start, total);
     let checkpoint: string | null = null;
-    const checkpointer = new Checkpointer(session, { worldSize: 1, log, onSaved: (_step, path) => (checkpoint = path) });
+    const checkpointer = new Checkpointer(session, { worldSize: 1, log, onSaved: (_cursor, path) => (checkpoint = path) });
     const outcome = await trainLoop(session, checkpointer, {
       comm: new LocalComm(),
       afterStep: (done) => {

@@ -21,12 +21,14 @@ import { encodeContextOf } from '../model/encode-context.js';
 import { openCheckpointStore } from './checkpoint.js';
 import { runPaths } from './run-dir.js';
 import { buildRunModel } from './run-model.js';
+import { microBatchSize } from './micro-batches.js';
 import { Stepper, type StepConfig } from './step.js';
 import type { TrainState } from './train-state.js';
 
 export function stepConfigOf(config: Frozen<Pick<WorkerConfig, 'train'>>): StepConfig {
   const t = config.train;
   return {
+    exactSum: t.exact_sum,
     alphaLm: t.alpha_lm,
     alphaCl: t.alpha_cl,
     contrastive: { tau: t.tau, margin: t.margin, userAnswer: t.neg_user_answer, userUser: t.neg_user_user, answerAnswer: t.neg_answer_answer },
@@ -92,6 +94,11 @@ export class TrainingSession {
   load(state: TrainState): void {
     this.stepper.load({ step: state.cursor.step, params: state.params, m: state.m, v: state.v });
     this.shards = VirtualShards.fromState(state.cursor.shards);
+  }
+
+  /** Samples per micro-batch of this run. */
+  get microBatch(): number {
+    return microBatchSize(this.config.train.micro_batch, this.config.train.global_batch, this.config.data.virtual_shards);
   }
 
   /** Reads and encodes the samples at global indices `indices`. */

@@ -14,6 +14,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Checkpointer } from './checkpointer.js';
+import { rankMicroBatches } from './micro-batches.js';
 import type { StepComm } from './comm.js';
 import { metricsLine, type MetricsLine } from './metrics-line.js';
 import type { TrainingSession } from './session.js';
@@ -58,8 +59,11 @@ export async function trainLoop(session: TrainingSession, checkpointer: Checkpoi
     if (hooks.abandoned?.()) return { kind: 'abandoned', last };
     const started = performance.now();
     const batch = session.shards.next(config.train.global_batch, comm.worldSize);
-    const indices = batch.perRank[comm.rank]!;
-    const result = await stepper.run(await session.encode(indices), comm, hooks.signals?.());
+    const chunks = rankMicroBatches(batch.global, session.microBatch, comm.worldSize, comm.rank);
+    const indices = chunks.flat();
+    const encoded = await session.encode(indices);
+    let at = 0;
+    const result = await stepper.run(chunks.map((c) => encoded.slice(at, (at += c.length))), comm, hooks.signals?.());
     const elapsedMs = performance.now() - started;
     last = { result, dataEpoch: batch.dataEpoch, ids: indices.map((i) => session.dataset.id(i)), metrics: metricsLine(result, batch.dataEpoch, elapsedMs, comm.worldSize), elapsedMs };
     await hooks.afterStep(last);

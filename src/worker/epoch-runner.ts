@@ -119,7 +119,7 @@ export class EpochRunner {
   private async steps(): Promise<EpochOutcome> {
     const { session, assign, flags, workerId } = this.ctx;
     const checkpointer = this.rank === 0
-      ? new Checkpointer(session, { worldSize: this.world, log: this.ctx.log, onSaved: (step, path) => this.report({ type: 'checkpoint.saved', workerId, epoch: assign.epoch, step, path }) })
+      ? new Checkpointer(session, { worldSize: this.world, log: this.ctx.log, onSaved: (cursor, path) => this.report({ type: 'checkpoint.saved', workerId, epoch: assign.epoch, step: cursor.step, path, cursor }) })
       : null;
     const outcome = await trainLoop(session, checkpointer, {
       comm: this.comm,

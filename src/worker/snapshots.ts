@@ -23,6 +23,11 @@ export class SnapshotRing {
     for (const s of this.byStep.keys()) if (s < step) this.byStep.delete(s);
   }
 
+  /** Drops snapshots of steps after `step` (work that was never committed and will be recomputed). */
+  dropAbove(step: number): void {
+    for (const s of this.byStep.keys()) if (s > step) this.byStep.delete(s);
+  }
+
   steps(): number[] {
     return [...this.byStep.keys()].sort((a, b) => a - b);
   }

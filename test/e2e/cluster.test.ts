@@ -49,7 +49,7 @@ describe('distributed training over NATS', () => {
   });
 
   it('kill -9 of one of 3 workers: the job completes, every sample of each epoch is used once, no long stall', async () => {
-    const config = clusterConfig(small.train, { 'train.steps': 20 });
+    const config = clusterConfig(small.train, { 'train.steps': 20, 'dist.max_restarts': 0 });
     const out = join(root, 'kill');
     const killAt = 6;
     let killed = false;
@@ -73,7 +73,7 @@ describe('distributed training over NATS', () => {
   });
 
   it('a worker that stalls (SIGSTOP) past the deadline is dropped and the job completes without it', async () => {
-    const config = clusterConfig(small.train, { 'train.steps': 12 });
+    const config = clusterConfig(small.train, { 'train.steps': 12, 'dist.max_restarts': 0 });
     const out = join(root, 'stall');
     let stalledAt = 0;
     const outcome = await runCluster(config, out, 3, {

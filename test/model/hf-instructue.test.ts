@@ -63,7 +63,7 @@ it('builds InstructUE from Hugging Face folders and trains a step on them', asyn
     assert.equal(model.options.eosId, 258);
     assert.ok(model.options.preambleIds.length > 10, 'the Fig. 3 preamble is tokenised');
     const samples = await session.encode(session.shards.next(4, 1).perRank[0]!);
-    const result = await session.stepper.run(samples, new LocalComm());
+    const result = await session.stepper.run([samples], new LocalComm());
     assert.ok(Number.isFinite(result.lossLm) && result.lossLm! > 0);
     assert.ok(Number.isFinite(result.lossCl) && result.lossCl! > 0);
     assert.ok(result.gradNorm > 0);

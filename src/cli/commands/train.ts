@@ -35,10 +35,13 @@ const usage = `usage: instructue train --config FILE --out RUN [--workers N [--n
   --allow-data-change     resume even if the training data changed since the checkpoint
   --json                  print the final metrics as JSON on stdout`;
 
-/** The launcher's progress line and dashboard address, drawn from the coordinator's events. */
+/**
+ * The launcher's progress line and dashboard address, drawn from the coordinator's events. The
+ * link carries the token only on a terminal (Jupyter-style); in a log it would be a secret at rest.
+ */
 function watchCluster({ coordinator, controlUrl }: LocalCluster, token: string, totalSteps: number): void {
-  const fragment = token ? `#token=${encodeURIComponent(token)}` : '';
-  process.stderr.write(`dashboard: ${controlUrl}/${fragment}   (instructue status --url ${controlUrl})\n`);
+  const link = !token ? `${controlUrl}/` : process.stderr.isTTY ? `${controlUrl}/#token=${encodeURIComponent(token)}` : `${controlUrl}/#token=<INSTRUCTUE_TOKEN> (open it with your token appended)`;
+  process.stderr.write(`dashboard: ${link}   (instructue status --url ${controlUrl})\n`);
   const progress = new Progress({ label: 'train', total: totalSteps }, coordinator.status().step);
   coordinator.onStatusEvent((e) => {
     if (e.type !== 'metrics') return;

@@ -21,6 +21,8 @@ export interface DistConfig {
   flow_window_bytes: number;
   heartbeat_ms: number;
   worker_timeout_ms: number;
+  no_workers_timeout_ms: number;
+  max_restarts: number;
   checksum_every: number;
 }
 
@@ -39,6 +41,8 @@ export const distSchema: convict.Schema<DistConfig> = {
   retransmit_ms: { doc: 'A collective asks peers to resend missing chunks after this long without a new one (lost chunks, or published before it subscribed)', format: 'nat', default: 250 },
   flow_window_bytes: { doc: 'Unacknowledged collective bytes in flight per peer; 0 = 32 MiB / (workers - 1), which keeps every subscriber under nats-server max_pending', format: 'nat', default: 0 },
   heartbeat_ms: { doc: 'Worker heartbeat period', format: 'nat', default: 1000 },
-  worker_timeout_ms: { doc: 'A worker silent this long is dropped from the membership', format: 'nat', default: 10000 },
+  worker_timeout_ms: { doc: 'The one "worker gone" threshold: a worker silent this long is dropped from the membership (it learns so and may join again); a worker that hears nothing from the coordinator this long pauses. Must exceed 2 × heartbeat_ms', format: 'nat', default: 10000 },
+  no_workers_timeout_ms: { doc: 'A job with no worker at all for this long ends as failed (naming the checkpoint to --resume from) instead of waiting forever', format: 'nat', default: 600000 },
+  max_restarts: { doc: 'The local launcher restarts workers that die (not those exiting with a usage or data error, code 2) at most this many times in a job, like torchrun --max-restarts', format: 'nat', default: 3 },
   checksum_every: { doc: 'Steps between replica checksum comparisons; 0 disables', format: 'nat', default: 10 },
 };
