@@ -46,7 +46,7 @@ export interface LocalCluster {
  */
 export async function trainCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
   checkLocalWorkers(opts.config, opts.workers);
-  await checkMemory(opts.config, { processes: opts.workers, microBatch: Math.ceil(opts.config.train.global_batch / opts.workers), extraBytes: LAUNCHER_BYTES, log: opts.log });
+  await checkMemory(opts.config, { processes: opts.workers, worldSize: opts.workers, extraBytes: LAUNCHER_BYTES, log: opts.log });
   const lock = acquireRunLock(opts.out, { log: opts.log });
   try {
     return await runCluster(opts);

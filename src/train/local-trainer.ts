@@ -59,7 +59,7 @@ async function restore(session: TrainingSession, paths: RunPaths, opts: LocalTra
  * throughout. @throws ConfigError (preflight), RunLockedError
  */
 export async function trainLocal(opts: LocalTrainOptions): Promise<LocalTrainResult> {
-  await checkMemory(opts.config, { processes: 1, microBatch: opts.config.train.global_batch, log: opts.log });
+  await checkMemory(opts.config, { processes: 1, worldSize: 1, log: opts.log });
   const lock = acquireRunLock(opts.out, { log: opts.log });
   try {
     return await trainLocked(opts);

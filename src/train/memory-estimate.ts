@@ -7,8 +7,10 @@
  *
  * - weights: every parameter, frozen and trainable (BF16 checkpoints are upcast on load); a
  *   Hugging Face model also holds its decoded host copy while the tensors are made;
- * - trainable state: value, gradient, AdamW m and v, and the flat gradient with its all-reduce
- *   copy — 6 floats per trainable parameter;
+ * - trainable state per trainable parameter: value, gradient, AdamW m and v (4 floats), one
+ *   gradient term per micro-batch this process holds (they are summed together), and the sum's
+ *   buffers: a float64 accumulator and the all-reduce vector, which the exact fixed-point sum
+ *   (train.exact_sum) carries as three limbs each way (see `trainableFloats`);
  * - activations of one micro-batch kept for the backward pass, per decoder layer and token:
  *   10·H (norm inputs/outputs, q, k, v, rotated q and k, attention output, residuals) + 4·I
  *   (gate, up, silu(gate), their product) + 2·heads·s (attention scores and probabilities),
@@ -21,8 +23,14 @@
 
 /** Bytes of one float32. */
 const F32 = 4;
-/** Floats per trainable parameter: value, gradient, AdamW m and v, flat gradient, all-reduce copy. */
-export const TRAINABLE_FLOATS = 6;
+/**
+ * Floats per trainable parameter: value, gradient, AdamW m and v; `terms` micro-batch gradients;
+ * the float64 accumulator (2) and the all-reduce vector and its result (2, or 3 limbs each = 6
+ * with the exact sum).
+ */
+export function trainableFloats(terms: number, exactSum: boolean): number {
+  return 4 + terms + 2 + (exactSum ? 6 : 2);
+}
 /** Extra copies tfjs's gradient tape keeps beyond the activations named above. */
 export const TAPE_FACTOR = 1.5;
 /** Node + tfjs + wasm runtime of one process. */
@@ -64,8 +72,11 @@ export interface ModelShape {
 }
 
 export interface BatchShape {
-  /** Samples one process steps on (its slice of the global batch). */
+  /** Samples of one micro-batch (what one forward/backward holds: train.micro_batch). */
   microBatch: number;
+  /** Micro-batch gradient terms one process holds in a step (its share of the global batch). */
+  gradientTerms: number;
+  exactSum: boolean;
   /** Decoder tokens of a sample's prompt + answer sequence. */
   sequenceTokens: number;
   /** Tokens of the answer-embedding sequence (answer + <ANSWER>). */
@@ -142,7 +153,7 @@ export function estimateMemory(model: ModelShape, batch: BatchShape, onDevice = 
   const bytes = {
     weights: onDevice ? 0 : weights,
     loading: model.fromHf ? weights : 0,
-    trainableState: TRAINABLE_FLOATS * F32 * parameters.trainable,
+    trainableState: trainableFloats(batch.gradientTerms, batch.exactSum) * F32 * parameters.trainable,
     activations: onDevice ? 0 : activations,
     logits: onDevice ? 0 : logits,
     encoder: onDevice ? 0 : encoder,

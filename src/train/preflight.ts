@@ -33,6 +33,7 @@ import { loadEncoderTokenizer, loadTextTokenizer } from '../tokenizers/hf-tokeni
 import type { EncoderTokenizer, TextTokenizer } from '../tokenizers/tokenizer.js';
 import { tinyEncoderTokenizer, tinyTextTokenizer } from '../tokenizers/wordpiece-vocab.js';
 import { parseBertConfig, parseQwen2Config, readHfConfig } from '../weights/hf-folder.js';
+import { microBatchSize } from './micro-batches.js';
 import { estimateMemory, PROCESS_OVERHEAD_BYTES, type BatchShape, type MemoryEstimate, type ModelShape } from './memory-estimate.js';
 
 /** What a process may use, and where that figure came from. */
@@ -109,8 +110,8 @@ export function checkLocalWorkers(config: Frozen<InstructueConfig>, workers: num
 export interface MemoryCheckOptions {
   /** Training processes on this machine (the local launcher's workers; 1 for a single process). */
   processes: number;
-  /** Samples each process steps on. */
-  microBatch: number;
+  /** World size the processes train in (their share of the global batch's micro-batches). */
+  worldSize: number;
   /** Bytes of this machine's other processes of the run (the launcher with its coordinator). */
   extraBytes?: number;
   log: Logger;
@@ -130,7 +131,7 @@ export interface MemoryCheck {
  * `train.memory_check` is false). @throws ConfigError naming the estimate, the limit and the keys
  */
 export async function checkMemory(config: Frozen<WorkerConfig>, opts: MemoryCheckOptions): Promise<MemoryCheck> {
-  const { model, batch } = await runShape(config, opts.microBatch);
+  const { model, batch } = await runShape(config, opts.worldSize);
   const estimate = estimateMemory(model, batch, config.backend === 'webgpu');
   const needBytes = opts.processes * estimate.bytes.total + (opts.extraBytes ?? 0);
   const limit = opts.limit ?? (config.train.memory_limit_mb > 0 ? { bytes: config.train.memory_limit_mb * 2 ** 20, source: 'train.memory_limit_mb' } : memoryLimit());
@@ -158,13 +159,13 @@ function refusal(e: MemoryEstimate, batch: BatchShape, need: number, limit: Memo
     `this configuration needs about ${gib(need)} of memory${processes > 1 ? ` (${processes} local workers × ${gib(b.total)}, and the launcher)` : ''}, more than the ${gib(limit.bytes)} this process may use (${limit.source}).`,
     `Estimate per process: ${terms.join(', ')}.`,
     'To fit: a smaller model (model.decoder.hidden, model.decoder.layers, model.decoder.intermediate, or a smaller model in model.decoder.hf_dir),',
-    'fewer samples per process (train.global_batch, or workers on more machines), shorter sequences (data.max_records_per_source, data.max_instruction_tokens, data.max_answer_tokens, model.decoder.max_positions)',
+    'fewer samples per micro-batch (train.micro_batch), shorter sequences (data.max_records_per_source, data.max_instruction_tokens, data.max_answer_tokens, model.decoder.max_positions)',
     `${processes > 1 ? 'or fewer local workers (--workers)' : ''}; set train.memory_limit_mb if the limit is wrong, or skip this check with --set train.memory_check=false.`,
   ].join(' ').replace(' ;', ';');
 }
 
 /** The model's dimensions (as the build will make them) and one process's batch. */
-async function runShape(config: Frozen<WorkerConfig>, microBatch: number): Promise<{ model: ModelShape; batch: BatchShape }> {
+async function runShape(config: Frozen<WorkerConfig>, worldSize: number): Promise<{ model: ModelShape; batch: BatchShape }> {
   const m = config.model;
   const textOnly = m.input_mode === 'text_only';
   const decTok = await decoderTokenizer(config);
@@ -200,8 +201,10 @@ async function runShape(config: Frozen<WorkerConfig>, microBatch: number): Promi
     ? d.max_text_tokens + instruction
     : (m.preamble === 'full' ? decTok.encode(PREAMBLE).length : 0) + (m.use_sequences ? SOURCE_NAMES.length * (2 + d.max_records_per_source) : 0)
       + (m.use_tabular ? 2 + tabularFeatures(config) : 0) + instruction;
+  const t = config.train;
+  const microBatch = microBatchSize(t.micro_batch, t.global_batch, d.virtual_shards);
   const batch: BatchShape = {
-    microBatch, sequenceTokens: Math.min(maxPositions, prompt + 1 + answer), answerTokens: answer,
+    microBatch, gradientTerms: Math.ceil(Math.ceil(t.global_batch / microBatch) / worldSize), exactSum: t.exact_sum, sequenceTokens: Math.min(maxPositions, prompt + 1 + answer), answerTokens: answer,
     recordsPerSample: !textOnly && m.use_sequences ? SOURCE_NAMES.length * d.max_records_per_source : 0, recordTokens: m.encoder.max_len,
   };
   return { model, batch };

@@ -50,8 +50,8 @@ describe('preflight', () => {
     assert.equal((layers / 1e9).toFixed(2), '2.84');
     assert.match(run.stderr.trim(), new RegExp(
       '^instructue: this configuration needs about [\\d.]+ GiB of memory, more than the 3\\.7 GiB this process may use \\(train\\.memory_limit_mb\\)\\. '
-      + 'Estimate per process: weights 10\\.6 GiB \\(2\\.85 B parameters: decoder layers 2\\.84 B, .*activations of one micro-batch of 8 × \\d+ tokens [\\d.]+ GiB, .*'
-      + 'To fit: a smaller model \\(model\\.decoder\\.hidden, model\\.decoder\\.layers, model\\.decoder\\.intermediate, .*train\\.global_batch.*skip this check with --set train\\.memory_check=false\\.$'));
+      + 'Estimate per process: weights 10\\.6 GiB \\(2\\.85 B parameters: decoder layers 2\\.84 B, .*activations of one micro-batch of \\d+ × \\d+ tokens [\\d.]+ GiB, .*'
+      + 'To fit: a smaller model \\(model\\.decoder\\.hidden, model\\.decoder\\.layers, model\\.decoder\\.intermediate, .*train\\.micro_batch.*skip this check with --set train\\.memory_check=false\\.$'));
     assert.ok(!existsSync(out), 'nothing was written: not even the run folder');
     // B11 ran 7.5 minutes before failing; the preflight answers within the CLI's own start-up.
     assert.ok(seconds < 30, `${seconds} s`);
@@ -60,17 +60,17 @@ describe('preflight', () => {
   it('the check itself is cheap: refuses in-process in well under a second, and memory_check=false skips it', async () => {
     const config = loadConfig({ file: 'configs/tiny.json', sets: [...B11.filter((_, k) => k % 2 === 1), 'train.memory_limit_mb=3815'], overrides: { 'data.train': data.train }, env: {} });
     const t0 = performance.now();
-    await assert.rejects(checkMemory(config, { processes: 1, microBatch: 8, log: silentLogger }), ConfigError);
+    await assert.rejects(checkMemory(config, { processes: 1, worldSize: 1, log: silentLogger }), ConfigError);
     const ms = performance.now() - t0;
     assert.ok(ms < 1000, `${ms.toFixed(0)} ms`);
     const off = loadConfig({ file: 'configs/tiny.json', sets: [...B11.filter((_, k) => k % 2 === 1), 'train.memory_limit_mb=3815', 'train.memory_check=false'], overrides: { 'data.train': data.train }, env: {} });
-    const passed = await checkMemory(off, { processes: 1, microBatch: 8, log: silentLogger });
+    const passed = await checkMemory(off, { processes: 1, worldSize: 1, log: silentLogger });
     assert.ok(passed.needBytes > passed.limit.bytes);
   });
 
   it('the estimate counts exactly the parameters the build makes (tiny preset)', async () => {
     const config = loadConfig({ file: 'configs/tiny.json', overrides: { 'data.train': data.train, backend: 'cpu' }, env: {} });
-    const { estimate } = await checkMemory(config, { processes: 1, microBatch: 8, log: silentLogger });
+    const { estimate } = await checkMemory(config, { processes: 1, worldSize: 1, log: silentLogger });
     const built = await buildRunModel(config, readTabularSchema(findTabularSchema(config.data.train, '')), silentLogger);
     try {
       const store = built.model.store;
@@ -82,7 +82,7 @@ describe('preflight', () => {
 
   it('the launcher checks the memory of all its workers before starting any', async () => {
     const config = loadConfig({ file: 'configs/tiny.json', overrides: { 'data.train': data.train }, env: {} });
-    const one = await checkMemory(config, { processes: 1, microBatch: 2, log: silentLogger });
+    const one = await checkMemory(config, { processes: 1, worldSize: 4, log: silentLogger });
     // Room for 2 workers of this size, not for 4.
     const mb = Math.floor((2.5 * one.estimate.bytes.total) / 2 ** 20);
     const out = join(root, 'four');
