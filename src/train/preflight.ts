@@ -151,6 +151,7 @@ function refusal(e: MemoryEstimate, batch: BatchShape, need: number, limit: Memo
   const terms = [
     `weights ${gib(b.weights)} (${billions(p.total)} parameters: decoder layers ${billions(p.decoderLayers)}, embeddings ${billions(p.embeddings)}, encoder ${billions(p.encoder)}, trainable ${billions(p.trainable)})`,
     ...(b.loading ? [`their copy while loading ${gib(b.loading)}`] : []),
+    `the step's weight-sized copies ${gib(b.backward)}`,
     `trainable state ${gib(b.trainableState)}`,
     `activations of one micro-batch of ${batch.microBatch} × ${batch.sequenceTokens} tokens ${gib(b.activations)}`,
     `LM logits ${gib(b.logits)}`, `encoder ${gib(b.encoder)}`, `process ${gib(b.overhead)}`,
