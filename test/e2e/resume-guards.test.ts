@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -56,5 +56,25 @@ describe('train --resume on changed data (single process)', () => {
     const warned = allowed.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { msg: string }).msg);
     assert.ok(warned.includes("training data changed; continuing with the checkpoint's data position (--allow-data-change)"), allowed.stderr);
     assert.equal((JSON.parse(allowed.stdout) as { step: number }).step, 2);
+  });
+
+  it('a local cluster (real nats-server, coordinator, worker) refuses --resume on appended data before any worker starts', () => {
+    cpSync(synth.dir, join(root, 'cluster-set'), { recursive: true });
+    const data = join(root, 'cluster-set', 'train');
+    const out = join(root, 'cluster-run');
+    const cluster = (extra: string[]) => spawnSync(process.execPath, [bin, 'train', '--workers', '1', '--config', 'configs/tiny.json', '--out', out, '--data', data, '--steps', '2', '--backend', 'wasm', '--json',
+      '--set', 'dist.worker_timeout_ms=60000', ...extra], { encoding: 'utf8', env: { ...process.env, INSTRUCTUE_LOG_LEVEL: 'warn' }, timeout: 300_000 });
+    const first = cluster([]);
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal((JSON.parse(first.stdout) as { state: string }).state, 'done');
+    const file = join(data, 'part-00001.jsonl');
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    writeFileSync(file, [...lines, lines[0]!, lines[1]!].join('\n') + '\n');
+    rmSync(join(out, 'logs'), { recursive: true, force: true });
+    const refused = cluster(['--resume']);
+    assert.equal(refused.status, 2, refused.stderr);
+    const message = refused.stderr.split('\n').find((l) => l.startsWith('instructue: '));
+    assert.match(message ?? refused.stderr, new RegExp(`^instructue: the training data changed since .*step-00000002 was written \\(changed: part-00001\\.jsonl \\((\\d+) → \\d+ records, \\d+ → \\d+ bytes\\); records \\d+ → \\d+\\)\\. `));
+    assert.deepEqual(existsSync(join(out, 'logs')) ? readdirSync(join(out, 'logs')) : [], [], 'no worker was started (no worker log)');
   });
 });
