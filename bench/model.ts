@@ -4,6 +4,9 @@
  *
  *   node dist/bench/model.js [--backends wasm,cpu] [--cases tiny,layer-small,layer-0.5b]
  *        [--reps 5] [--peer /usr/bin/python3] [--peer-device cpu|cuda] [--scale 1] [--json]
+ *        [--cuda-tf32] [--cuda-device N] [--cuda-driver device|host]
+ * (`--backends cuda,webgpu` on a GPU machine; --cuda-tf32 lets cuBLAS use TF32 tensor cores;
+ * --cuda-driver host runs the cuda backend's kernels on the CPU, to check the path without a GPU.)
  *
  * Cases:
  *   tiny         the tiny preset (configs/tiny.json) on synthetic users: one full train step
@@ -19,6 +22,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/backend/select.js';
 import { tf } from '../src/backend/tf.js';
+import { cudaDevice } from '../src/backend/cuda/load.js';
 import { webgpuAdapter } from '../src/backend/webgpu.js';
 import type { BackendName } from '../src/config/schema.js';
 import { silentLogger } from '../src/log.js';
@@ -111,6 +115,7 @@ async function main(): Promise<void> {
       backends: { type: 'string', default: 'wasm,cpu' }, cases: { type: 'string', default: 'tiny,layer-small,layer-0.5b' },
       reps: { type: 'string', default: '5' }, peer: { type: 'string' }, 'peer-device': { type: 'string', default: 'cpu' },
       scale: { type: 'string', default: '1' }, json: { type: 'boolean' }, 'no-peer': { type: 'boolean' },
+      'cuda-tf32': { type: 'boolean' }, 'cuda-device': { type: 'string', default: '0' }, 'cuda-driver': { type: 'string', default: 'device' },
     },
   });
   const reps = Number(values.reps);
@@ -119,12 +124,12 @@ async function main(): Promise<void> {
   const rows: Timing[] = [];
   for (const backend of values.backends!.split(',')) {
     const name = backend as BackendName;
-    await selectBackend(name, silentLogger);
-    const label = backend === 'webgpu' ? `webgpu (${webgpuAdapter()})` : backend;
+    const tf32 = Boolean(values['cuda-tf32']);
+    await selectBackend(name, silentLogger, { cuda: { tf32, device: Number(values['cuda-device']), driver: values['cuda-driver'] === 'host' ? 'host' : 'device' } });
+    const label = backend === 'webgpu' ? `webgpu (${webgpuAdapter()})` : backend === 'cuda' ? `cuda (${cudaDevice()?.name}, ${tf32 ? 'tf32' : 'fp32'})` : backend;
     // The pure-JS cpu backend is ~50x slower than wasm: one rep keeps the run short.
     const r = backend === 'cpu' ? 1 : reps;
-    // The train step reads tensors synchronously, which the webgpu backend cannot do in Node.
-    if (wanted.includes('tiny') && backend !== 'webgpu') rows.push(await runTinyCase(name, label, r));
+    if (wanted.includes('tiny')) rows.push(await runTinyCase(name, label, r));
     for (const c of layers) rows.push(await runLayer(c, label, r));
     if (!values.json) console.error(`done: ${label}`);
   }
@@ -138,9 +143,10 @@ async function main(): Promise<void> {
   }
   console.log(table(rows));
   for (const c of layers) {
-    const ours = rows.find((r) => r.name === c.name && r.backend.startsWith('wasm')) ?? rows.find((r) => r.name === c.name && r.backend.startsWith('webgpu'));
     const theirs = peer?.find((r) => r.name === c.name);
-    if (ours && theirs) console.log(`${c.name}: ${ours.backend} fwd+bwd is ${(theirs.trainMs / ours.trainMs).toFixed(3)}× PyTorch's throughput (${theirs.backend})`);
+    for (const ours of rows.filter((r) => r.name === c.name && !r.backend.startsWith('torch') && !r.backend.startsWith('cpu'))) {
+      if (theirs) console.log(`${c.name}: ${ours.backend} fwd+bwd is ${(theirs.trainMs / ours.trainMs).toFixed(3)}× PyTorch's throughput (${theirs.backend})`);
+    }
   }
 }
 

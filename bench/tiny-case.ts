@@ -32,12 +32,12 @@ export async function runTinyCase(backend: BackendName, label: string, reps: num
     const samples = await session.encode(session.shards.next(config.train.global_batch, 1).perRank[0]!);
     const model = session.built.model;
     let forwardTokens = 0;
-    const forwardMs = await median(() => {
+    const forwardMs = await median(async () => {
       const batch = model.prepare(samples, { withAnswer: false });
-      tf.tidy(() => {
-        model.userForward(batch, { withAnswer: false }).user_BD.dataSync();
-        model.answerForward(batch).dataSync();
-      });
+      // Asynchronous reads: webgpu cannot read GPU tensors synchronously in Node.
+      const outputs = tf.tidy(() => [model.userForward(batch, { withAnswer: false }).user_BD, model.answerForward(batch)]);
+      await Promise.all(outputs.map((t) => t.data()));
+      tf.dispose(outputs);
       forwardTokens = realPositions(batch.prompt.mask) + realPositions(batch.answers.mask);
       batch.dispose();
     }, reps);

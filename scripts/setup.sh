@@ -2,15 +2,29 @@
 # Installs what instructue needs on a fresh Debian machine with Node 20 (run as root), then
 # builds it: nats-server from apt when missing, npm packages from the lock file, the TypeScript
 # build. `--with-test-tools` also installs what the test suite drives: Debian's chromium (the
-# dashboard test) and kubectl (rendering k8s/; Debian's kubernetes-client when it is missing).
-# Idempotent: a second run only rebuilds.
+# dashboard test), kubectl (rendering k8s/; Debian's kubernetes-client when it is missing), g++
+# (the cuda backend's host driver compiles its kernels with it) and NVRTC from Debian non-free
+# (libnvrtc11.2: every cuda kernel source is compiled by the compile test; the non-free
+# component is added to apt's sources for it), and Mesa's EGL/GLES (the webgpu test runs Dawn on
+# llvmpipe). Idempotent: a second run only rebuilds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_install() {
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 \
-    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends "$@" >/dev/null; }
+  local wait=(-o DPkg::Lock::Timeout=300)
+  apt-get "${wait[@]}" install -y --no-install-recommends "$@" >/dev/null 2>&1 \
+    || { apt-get "${wait[@]}" update >/dev/null && apt-get "${wait[@]}" install -y --no-install-recommends "$@" >/dev/null; }
+}
+
+# Debian's non-free component as its own sources file (the distribution's own file is left alone).
+enable_debian_component() {
+  local component=$1 file=/etc/apt/sources.list.d/instructue-$1.sources codename
+  [ -e "$file" ] && return 0
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  [ -n "$codename" ] || return 1
+  printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: %s\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$codename" "$component" > "$file"
+  apt-get -o DPkg::Lock::Timeout=300 update >/dev/null
 }
 
 if ! command -v nats-server >/dev/null 2>&1; then
@@ -24,6 +38,22 @@ if [ "${1:-}" = "--with-test-tools" ]; then
     echo "setup: installing kubectl (apt: kubernetes-client)" >&2
     apt_install kubernetes-client
   fi
+  if ! command -v g++ >/dev/null 2>&1; then
+    echo "setup: installing g++ (apt)" >&2
+    apt_install g++
+  fi
+  # EGL + OpenGL ES on Mesa's llvmpipe: the webgpu test runs Dawn's GLES backend on it.
+  if ! ldconfig -p | grep -q 'libEGL_mesa.so.0' || ! ldconfig -p | grep -q 'libGLESv2.so.2'; then
+    echo "setup: installing Mesa EGL/GLES (apt)" >&2
+    apt_install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri
+  fi
+  case "$(dpkg --print-architecture 2>/dev/null)" in
+    amd64|arm64)
+      if ! ls /usr/lib/*-linux-gnu/libnvrtc.so.11.2 >/dev/null 2>&1; then
+        echo "setup: installing NVRTC (apt, Debian non-free: libnvrtc11.2)" >&2
+        enable_debian_component non-free && apt_install libnvrtc11.2
+      fi ;;
+  esac
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -16,7 +16,7 @@ export const usage = `usage: instructue worker --nats URL --job NAME [--id ID] [
   --nats URL       NATS server (or INSTRUCTUE_NATS_URL)
   --job NAME       job name (must match the coordinator's dist.job; or INSTRUCTUE_JOB)
   --id ID          stable worker id (default $POD_NAME, else host-pid)
-  --backend NAME   override the run's tfjs backend on this worker (auto | tensorflow | wasm | cpu)`;
+  --backend NAME   override the run's tfjs backend on this worker (auto | cuda | tensorflow | wasm | cpu | webgpu)`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, { nats: { type: 'string' }, job: { type: 'string' }, id: { type: 'string' }, backend: { type: 'string' } }, usage);

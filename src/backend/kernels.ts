@@ -5,6 +5,9 @@
  *   for an embedding-sized gradient; we register a plain JS loop for both.
  * - Autodiff of `matMul` produces transposed products, which run 10-40x slower on wasm; the
  *   `BatchMatMul` gradient is re-registered to transpose explicitly and then multiply plainly.
+ *   Gradients are registered for all backends at once, so the override decides per call: on
+ *   backends other than wasm/cpu (cuda: cuBLAS takes transpose flags for free; webgpu) it
+ *   multiplies with transpose flags, exactly tfjs's own gradient, without the extra Transposes.
  */
 import { tf } from './tf.js';
 
@@ -55,10 +58,13 @@ function transposeLast2(x: tf.Tensor): tf.Tensor {
   return tf.transpose(x, perm);
 }
 
-const mm = (a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean) =>
-  tf.matMul(ta ? transposeLast2(a) : a, tb ? transposeLast2(b) : b);
+/** The backends whose transposed matmuls are slow (the explicit transposes pay off there). */
+const EXPLICIT_TRANSPOSE_BACKENDS = new Set(['wasm', 'cpu']);
 
-/** BatchMatMul gradient with explicit transposes (same math as tfjs-core's, faster on wasm). */
+const mm = (a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean) =>
+  EXPLICIT_TRANSPOSE_BACKENDS.has(tf.getBackend()) ? tf.matMul(ta ? transposeLast2(a) : a, tb ? transposeLast2(b) : b) : tf.matMul(a, b, ta, tb);
+
+/** BatchMatMul gradient: tfjs-core's math, with explicit transposes on wasm/cpu. */
 const batchMatMulGrad: tf.GradConfig = {
   kernelName: 'BatchMatMul',
   inputsToSave: ['a', 'b'],

@@ -1,18 +1,28 @@
 /**
  * @module backend/select
- * Chooses the tfjs backend. `auto` tries the native TensorFlow bindings (tfjs-node-gpu, then
- * tfjs-node; both optional dependencies that cannot install without libtensorflow), then the
- * wasm backend (SIMD, the CPU default), then pure-JS cpu. A missing native package is one log
- * line, not a crash. Kernel gaps of wasm/cpu are filled before any op runs.
+ * Chooses the tfjs backend. `auto` tries our cuda backend when libcuda loads and sees a GPU
+ * (src/backend/cuda; a GPU whose cuBLAS or NVRTC is missing is one warning, then the fallback),
+ * then the native TensorFlow bindings (tfjs-node-gpu, then tfjs-node; both optional
+ * dependencies that cannot install without libtensorflow), then the wasm backend (SIMD, the
+ * CPU default), then pure-JS cpu. A missing native package is one log line, not a crash.
+ * Kernel gaps of wasm/cpu are filled before any op runs.
  */
 import { BackendError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { installKernelFixes } from './kernels.js';
 import { tf } from './tf.js';
 import { loadWebgpuBackend } from './webgpu.js';
-import type { BackendName } from '../config/schema.js';
+import type { BackendName, CudaConfig, WebgpuConfig } from '../config/schema.js';
+import { cudaAbsence, loadCudaBackend } from './cuda/load.js';
 
-export type ActiveBackend = 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
+export type ActiveBackend = 'cuda' | 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
+
+export interface BackendOptions {
+  /** The `cuda` config section (defaults when absent). */
+  cuda?: Partial<CudaConfig>;
+  /** The `webgpu` config section (defaults when absent). */
+  webgpu?: { readonly dawn_options?: readonly string[]; readonly feature_level?: WebgpuConfig['feature_level'] };
+}
 
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
 
@@ -31,15 +41,33 @@ async function loadWasm(): Promise<void> {
   await import('@tensorflow/tfjs-backend-wasm');
 }
 
+async function selectCuda(options: BackendOptions, log: Logger): Promise<'cuda'> {
+  const { info, config } = await loadCudaBackend(options.cuda);
+  log.info('backend selected', { backend: 'cuda', device: info.name, computeCapability: info.computeCapability.join('.'), driver: config.driver, ...info.versions });
+  return 'cuda';
+}
+
 /** Select and initialise the backend; returns the one in use. */
-export async function selectBackend(requested: BackendName, log: Logger): Promise<ActiveBackend> {
+export async function selectBackend(requested: BackendName, log: Logger, options: BackendOptions = {}): Promise<ActiveBackend> {
   // PROD silences tfjs's console banners ("install tfjs-node", kernel re-registration); our
   // own log line says which backend runs.
   tf.env().set('PROD', true);
   installKernelFixes();
   if (requested === 'webgpu') {
-    log.info('backend selected', { backend: 'webgpu', adapter: await loadWebgpuBackend(), experimental: true });
+    const adapter = await loadWebgpuBackend({ dawnOptions: options.webgpu?.dawn_options, featureLevel: options.webgpu?.feature_level });
+    log.info('backend selected', { backend: 'webgpu', adapter });
     return 'webgpu';
+  }
+  if (requested === 'cuda') return selectCuda(options, log);
+  if (requested === 'auto') {
+    const absent = options.cuda?.driver === 'host' ? null : cudaAbsence();
+    if (absent === null) {
+      try {
+        return await selectCuda(options, log);
+      } catch (err) {
+        log.warn('a GPU is present but the cuda backend cannot run, falling back', { reason: (err as Error).message });
+      }
+    } else log.info('cuda not available, falling back', { reason: absent });
   }
   if (requested === 'tensorflow' || requested === 'auto') {
     const failures: string[] = [];

@@ -6,16 +6,20 @@
 import type convict from 'convict';
 import { oneOf } from './formats.js';
 import { controlSchema, type ControlConfig } from './sections/control.js';
+import { cudaSchema, type CudaConfig } from './sections/cuda.js';
 import { dataSchema, type DataConfig } from './sections/data.js';
 import { distSchema, type DistConfig } from './sections/distributed.js';
 import { modelSchema, type ModelConfig } from './sections/model.js';
 import { trainSchema, type TrainConfig } from './sections/train.js';
+import { webgpuSchema, type WebgpuConfig } from './sections/webgpu.js';
 
-export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
+export type BackendName = 'auto' | 'cuda' | 'tensorflow' | 'wasm' | 'cpu' | 'webgpu';
 
 export interface InstructueConfig {
   name: string;
   backend: BackendName;
+  cuda: CudaConfig;
+  webgpu: WebgpuConfig;
   seed: number;
   model: ModelConfig;
   data: DataConfig;
@@ -36,7 +40,10 @@ function outsideIdentity<T>(section: convict.Schema<T>): convict.Schema<T> {
 
 export const schema: convict.Schema<InstructueConfig> = {
   name: { doc: 'Name of this run configuration', format: String, default: 'custom', identity: false },
-  backend: { doc: 'tfjs backend: auto tries tensorflow (tfjs-node-gpu, tfjs-node), then wasm, then cpu; webgpu (experimental, needs the webgpu npm packages, see docs/gpu.md) is used only when named', format: oneOf(['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu']), default: 'auto', env: 'INSTRUCTUE_BACKEND', arg: 'backend', identity: false },
+  backend: { doc: 'tfjs backend: auto tries cuda (an NVIDIA GPU through libcuda, cuBLAS and NVRTC) when libcuda loads, then tensorflow (tfjs-node-gpu, tfjs-node), then wasm, then cpu; webgpu (needs the webgpu npm packages, see docs/gpu.md) is used only when named', format: oneOf(['auto', 'cuda', 'tensorflow', 'wasm', 'cpu', 'webgpu']), default: 'auto', env: 'INSTRUCTUE_BACKEND', arg: 'backend', identity: false },
+  // Like the backend choice, which GPU and how it runs are not part of a run's identity.
+  cuda: outsideIdentity(cudaSchema),
+  webgpu: outsideIdentity(webgpuSchema),
   seed: { doc: 'Seed for weights, data order and every random draw', format: 'int', default: 1234, arg: 'seed' },
   model: modelSchema,
   data: dataSchema,
@@ -45,4 +52,4 @@ export const schema: convict.Schema<InstructueConfig> = {
   control: outsideIdentity(controlSchema),
 };
 
-export type { DataConfig, DistConfig, ModelConfig, TrainConfig };
+export type { CudaConfig, WebgpuConfig, DataConfig, DistConfig, ModelConfig, TrainConfig };

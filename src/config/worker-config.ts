@@ -8,7 +8,7 @@
  * full config is one too.
  */
 import { deepFreeze, loadConfig, type Frozen } from './load.js';
-import type { DataConfig, DistConfig, InstructueConfig, ModelConfig, TrainConfig } from './schema.js';
+import type { CudaConfig, WebgpuConfig, DataConfig, DistConfig, InstructueConfig, ModelConfig, TrainConfig } from './schema.js';
 
 /** The `dist` keys a rank uses: collectives, heartbeats, checks (no NATS address or credentials). */
 export type WorkerDistConfig = Pick<DistConfig, 'job' | 'chunk_bytes' | 'wire_dtype' | 'collective_timeout_ms' | 'retransmit_ms' | 'flow_window_bytes' | 'heartbeat_ms' | 'worker_timeout_ms' | 'checksum_every'>;
@@ -24,6 +24,8 @@ export function workerConfigOf(config: Frozen<WorkerConfig>): WorkerConfig {
   return {
     name: config.name,
     backend: config.backend,
+    cuda: clone<CudaConfig>(config.cuda),
+    webgpu: clone<WebgpuConfig>(config.webgpu),
     seed: config.seed,
     model: clone<ModelConfig>(config.model),
     data: clone<DataConfig>(config.data),

@@ -105,16 +105,16 @@ export class Coordinator {
     this.stops.push(listen<WorkerEvent>(transport, this.subjects.events, this.log, (m, raw) => this.onEvent(m, raw)));
     await transport.flush();
     send(transport, this.subjects.all, { type: 'coordinator.hello', incarnation: this.incarnation });
-    this.timer = setInterval(() => this.apply({ type: 'tick', now: Date.now() }), Math.max(100, config.dist.heartbeat_ms));
+    this.timer = setInterval(() => this.apply({ kind: 'tick', now: Date.now() }), Math.max(100, config.dist.heartbeat_ms));
     await this.persist();
     this.log.info('coordinator ready', { job: config.dist.job, workers: this.view.target, step: this.view.committed.step, incarnation: this.incarnation });
     this.emitStatus();
   }
 
   private onJoin(m: JoinRequest, raw: TransportMessage): void {
-    const actions = this.apply({ type: 'join', id: m.workerId, host: m.host, pid: m.pid, backend: m.backend, now: Date.now() });
-    const reply = actions.find((a) => a.type === 'join.reply');
-    if (reply?.type !== 'join.reply') return;
+    const actions = this.apply({ kind: 'join', id: m.workerId, host: m.host, pid: m.pid, backend: m.backend, now: Date.now() });
+    const reply = actions.find((a) => a.kind === 'join.reply');
+    if (reply?.kind !== 'join.reply') return;
     if (reply.ok) answer(this.opts.transport, raw, { type: 'join.ok', incarnation: this.incarnation, heartbeatMs: this.opts.config.dist.heartbeat_ms, workerTimeoutMs: this.opts.config.dist.worker_timeout_ms });
     else answer(this.opts.transport, raw, { type: 'join.refused', reason: reply.reason, retryable: !isOver(this.view) });
   }
@@ -138,7 +138,7 @@ export class Coordinator {
 
   private carryOut(a: MembershipAction): void {
     const { transport } = this.opts;
-    switch (a.type) {
+    switch (a.kind) {
       case 'join.reply':
         return; // answered by onJoin, which holds the request
       case 'assign':
@@ -185,18 +185,18 @@ export class Coordinator {
     if (!Number.isInteger(request.workers) || request.workers < 1) return { ok: false, message: 'workers must be a positive integer' };
     if (request.workers > max) return { ok: false, message: `at most data.virtual_shards (${max}) workers` };
     const launched = this.opts.scaleWorkers ? await this.opts.scaleWorkers(request.workers) : { ok: true, message: 'waiting for workers to join (on Kubernetes: kubectl scale statefulset/instructue-worker)' };
-    this.apply({ type: 'scale', workers: request.workers, now: Date.now() });
+    this.apply({ kind: 'scale', workers: request.workers, now: Date.now() });
     return launched;
   }
 
   /** Checkpointed stop (SIGTERM/SIGINT, `instructue stop`). */
   requestStop(): void {
-    this.apply({ type: 'stop', now: Date.now() });
+    this.apply({ kind: 'stop', now: Date.now() });
   }
 
   /** Ends the job as failed from outside (the launcher: a worker exited with a usage or data error). */
   fail(reason: string): void {
-    this.apply({ type: 'fail', reason, now: Date.now() });
+    this.apply({ kind: 'fail', reason, now: Date.now() });
   }
 
   async close(): Promise<void> {
@@ -246,16 +246,16 @@ export class Coordinator {
 function membershipEvent(e: WorkerEvent, now: number): MembershipEvent {
   switch (e.type) {
     case 'heartbeat':
-      return { type: 'heartbeat', id: e.workerId, epoch: e.epoch, backend: e.backend, now };
+      return { kind: 'heartbeat', id: e.workerId, epoch: e.epoch, backend: e.backend, now };
     case 'step.done':
-      return { type: 'step.done', report: e, now };
+      return { kind: 'step.done', report: e, now };
     case 'checkpoint.saved':
-      return { type: 'checkpoint.saved', id: e.workerId, epoch: e.epoch, step: e.step, path: e.path, cursor: e.cursor, now };
+      return { kind: 'checkpoint.saved', id: e.workerId, epoch: e.epoch, step: e.step, path: e.path, cursor: e.cursor, now };
     case 'paused':
-      return { type: 'paused', id: e.workerId, epoch: e.epoch, step: e.step, leaving: e.leaving, now };
+      return { kind: 'paused', id: e.workerId, epoch: e.epoch, step: e.step, leaving: e.leaving, now };
     case 'finished':
-      return { type: 'finished', id: e.workerId, epoch: e.epoch, step: e.step, now };
+      return { kind: 'finished', id: e.workerId, epoch: e.epoch, step: e.step, now };
     case 'fault':
-      return { type: 'fault', id: e.workerId, epoch: e.epoch, silentRanks: e.silentRanks, message: e.message, now };
+      return { kind: 'fault', id: e.workerId, epoch: e.epoch, silentRanks: e.silentRanks, message: e.message, now };
   }
 }

@@ -103,32 +103,32 @@ export interface JobView {
 }
 
 export type MembershipEvent =
-  | { type: 'join'; id: string; host: string; pid: number; backend: string; now: number }
+  | { kind: 'join'; id: string; host: string; pid: number; backend: string; now: number }
   /** `epoch`: the newest epoch the worker was assigned (it lags when an assignment was lost). */
-  | { type: 'heartbeat'; id: string; epoch: number; backend: string; now: number }
-  | { type: 'step.done'; report: StepDone; now: number }
-  | { type: 'checkpoint.saved'; id: string; epoch: number; step: number; path: string; cursor: TrainCursor; now: number }
-  | { type: 'paused'; id: string; epoch: number; step: number; leaving: boolean; now: number }
-  | { type: 'finished'; id: string; epoch: number; step: number; now: number }
-  | { type: 'fault'; id: string; epoch: number; silentRanks: number[]; message: string; now: number }
-  | { type: 'tick'; now: number }
-  | { type: 'scale'; workers: number; now: number }
-  | { type: 'stop'; now: number }
+  | { kind: 'heartbeat'; id: string; epoch: number; backend: string; now: number }
+  | { kind: 'step.done'; report: StepDone; now: number }
+  | { kind: 'checkpoint.saved'; id: string; epoch: number; step: number; path: string; cursor: TrainCursor; now: number }
+  | { kind: 'paused'; id: string; epoch: number; step: number; leaving: boolean; now: number }
+  | { kind: 'finished'; id: string; epoch: number; step: number; now: number }
+  | { kind: 'fault'; id: string; epoch: number; silentRanks: number[]; message: string; now: number }
+  | { kind: 'tick'; now: number }
+  | { kind: 'scale'; workers: number; now: number }
+  | { kind: 'stop'; now: number }
   /** From outside (the launcher: a worker exited with a usage or data error). */
-  | { type: 'fail'; reason: string; now: number };
+  | { kind: 'fail'; reason: string; now: number };
 
 export type MembershipAction =
-  | { type: 'join.reply'; ok: true }
-  | { type: 'join.reply'; ok: false; reason: string }
-  | { type: 'assign'; to: string; epoch: number; rank: number; members: string[]; start: EpochStart }
-  | { type: 'release'; to: string; reason: string }
-  | { type: 'pause'; epoch: number; reason: 'stop' | 'resize' }
-  | { type: 'commit'; step: number; reports: StepDone[]; metrics: MetricsLine | null }
-  | { type: 'rewind'; step: number }
-  | { type: 'checkpoint'; checkpoint: CheckpointRef }
-  | { type: 'end'; state: 'done' | 'stopped' | 'failed'; reason: string | null }
-  | { type: 'persist' }
-  | { type: 'log'; level: 'info' | 'warn'; msg: string; fields: Record<string, unknown> };
+  | { kind: 'join.reply'; ok: true }
+  | { kind: 'join.reply'; ok: false; reason: string }
+  | { kind: 'assign'; to: string; epoch: number; rank: number; members: string[]; start: EpochStart }
+  | { kind: 'release'; to: string; reason: string }
+  | { kind: 'pause'; epoch: number; reason: 'stop' | 'resize' }
+  | { kind: 'commit'; step: number; reports: StepDone[]; metrics: MetricsLine | null }
+  | { kind: 'rewind'; step: number }
+  | { kind: 'checkpoint'; checkpoint: CheckpointRef }
+  | { kind: 'end'; state: 'done' | 'stopped' | 'failed'; reason: string | null }
+  | { kind: 'persist' }
+  | { kind: 'log'; level: 'info' | 'warn'; msg: string; fields: Record<string, unknown> };
 
 export interface Transition {
   view: JobView;
@@ -168,10 +168,10 @@ class Decision {
 
   handle(e: MembershipEvent): void {
     // Any message of a member shows it is alive (a lost one must join again).
-    const from = e.type === 'step.done' ? e.report.workerId : 'id' in e && e.type !== 'join' ? e.id : null;
+    const from = e.kind === 'step.done' ? e.report.workerId : 'id' in e && e.kind !== 'join' ? e.id : null;
     const sender = from === null ? undefined : findMember(this.view.members, from);
     if (sender && !sender.lost) sender.lastSeen = this.now;
-    switch (e.type) {
+    switch (e.kind) {
       case 'join':
         return this.join(e.id, e.host, e.pid, e.backend);
       case 'heartbeat':
@@ -259,9 +259,9 @@ class Decision {
       view.committed = { step, cursor: root.cursor ?? view.committed.cursor };
       epoch.commits += 1;
       view.failedStarts = 0;
-      this.actions.push({ type: 'commit', step, reports, metrics: root.metrics });
+      this.actions.push({ kind: 'commit', step, reports, metrics: root.metrics });
     }
-    this.actions.push({ type: 'persist' });
+    this.actions.push({ kind: 'persist' });
     this.considerPause();
     this.considerFinish();
   }
@@ -274,10 +274,10 @@ class Decision {
     if (rank < 0 || this.now - (current.sentAt[id] ?? 0) < this.policy.resendAfterMs) return;
     current.sentAt[id] = this.now;
     this.log('info', 'assignment sent again (the worker has not seen it)', { worker: id, epoch: current.epoch, workerEpoch });
-    this.actions.push({ type: 'assign', to: id, epoch: current.epoch, rank, members: current.order, start: current.start });
+    this.actions.push({ kind: 'assign', to: id, epoch: current.epoch, rank, members: current.order, start: current.start });
   }
 
-  private checkpointSaved(e: Extract<MembershipEvent, { type: 'checkpoint.saved' }>): void {
+  private checkpointSaved(e: Extract<MembershipEvent, { kind: 'checkpoint.saved' }>): void {
     const { view, policy } = this;
     if (!view.current || e.epoch !== view.current.epoch || view.current.order[0] !== e.id) return;
     if (e.path !== policy.checkpointPath(e.step)) {
@@ -286,7 +286,7 @@ class Decision {
     }
     const ref: CheckpointRef = { step: e.step, path: e.path, savedAt: new Date(this.now).toISOString(), cursor: e.cursor };
     view.checkpoints = [...view.checkpoints.filter((c) => c.step !== e.step), ref].sort((a, b) => a.step - b.step).slice(-Math.max(1, policy.keepLast));
-    this.actions.push({ type: 'checkpoint', checkpoint: ref }, { type: 'persist' });
+    this.actions.push({ kind: 'checkpoint', checkpoint: ref }, { kind: 'persist' });
     this.considerPause();
     this.considerFinish();
   }
@@ -332,7 +332,7 @@ class Decision {
     view.lastTick = now;
     if (gap > policy.workerTimeoutMs / 2) for (const m of view.members) if (!m.lost) m.lastSeen = Math.min(now, m.lastSeen + gap);
     // Broadcasts are at-most-once: repeat a pending pause until every rank has paused.
-    if (view.pauseRequested && view.current) this.actions.push({ type: 'pause', epoch: view.current.epoch, reason: view.stopRequested ? 'stop' : 'resize' });
+    if (view.pauseRequested && view.current) this.actions.push({ kind: 'pause', epoch: view.current.epoch, reason: view.stopRequested ? 'stop' : 'resize' });
     const lost = view.members.filter((m) => !m.lost && now - m.lastSeen > policy.workerTimeoutMs);
     for (const m of lost) m.lost = true;
     if (lost.length > 0) this.log('warn', 'workers lost (no heartbeat)', { workers: lost.map((m) => m.id) });
@@ -381,7 +381,7 @@ class Decision {
     if (!view.current) return;
     view.pauseRequested = true;
     view.phase = reason === 'stop' ? 'stopping' : 'reconfiguring';
-    this.actions.push({ type: 'pause', epoch: view.current.epoch, reason });
+    this.actions.push({ kind: 'pause', epoch: view.current.epoch, reason });
   }
 
   /** Once every rank paused at the same, committed step: stop, or re-form without leavers/with newcomers. */
@@ -442,7 +442,7 @@ class Decision {
     const ckpt = [...view.checkpoints].reverse().find((c) => c.step <= view.committed.step);
     const step = ckpt?.step ?? 0;
     if (step < view.committed.step) {
-      this.actions.push({ type: 'rewind', step });
+      this.actions.push({ kind: 'rewind', step });
       this.log('warn', 'no survivor holds the committed state; restarting from the newest checkpoint', { committed: view.committed.step, checkpoint: step });
       view.committed = { step, cursor: ckpt?.cursor ?? null };
     }
@@ -460,15 +460,15 @@ class Decision {
     view.retryAt = null;
     view.pending = [];
     view.pauseRequested = false;
-    order.forEach((to, rank) => this.actions.push({ type: 'assign', to, epoch: view.epoch, rank, members: order, start }));
+    order.forEach((to, rank) => this.actions.push({ kind: 'assign', to, epoch: view.epoch, rank, members: order, start }));
     // Workers beyond the target (after a scale-down) are released; they exit cleanly.
     for (const spare of available(view.members).filter((m) => !order.includes(m.id))) {
-      this.actions.push({ type: 'release', to: spare.id, reason: 'scaled down' });
+      this.actions.push({ kind: 'release', to: spare.id, reason: 'scaled down' });
       view.members = view.members.filter((m) => m.id !== spare.id);
       view.released.push(spare.id);
     }
     this.log('info', 'epoch formed', { epoch: view.epoch, workers: order, start: start.kind, step: start.kind === 'fresh' ? 0 : start.cursor.step, why });
-    this.actions.push({ type: 'persist' });
+    this.actions.push({ kind: 'persist' });
   }
 
   private waiting(why: string): void {
@@ -483,7 +483,7 @@ class Decision {
     view.phase = state;
     view.reason = reason;
     view.pauseRequested = false;
-    this.actions.push({ type: 'end', state, reason }, { type: 'persist' });
+    this.actions.push({ kind: 'end', state, reason }, { kind: 'persist' });
   }
 
   /** Where a later `--resume` continues (for failure messages). */
@@ -495,11 +495,11 @@ class Decision {
   private reply(ok: true): void;
   private reply(ok: false, reason: string): void;
   private reply(ok: boolean, reason?: string): void {
-    this.actions.push(ok ? { type: 'join.reply', ok: true } : { type: 'join.reply', ok: false, reason: reason! });
+    this.actions.push(ok ? { kind: 'join.reply', ok: true } : { kind: 'join.reply', ok: false, reason: reason! });
   }
 
   private log(level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void {
-    this.actions.push({ type: 'log', level, msg, fields });
+    this.actions.push({ kind: 'log', level, msg, fields });
   }
 }
 

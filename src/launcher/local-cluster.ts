@@ -64,8 +64,9 @@ async function runCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
   const natsUrl = opts.natsUrl || nats!.url;
   let fatal: string | null = null;
   let coordinatorRef: Coordinator | null = null;
+  const devices = String(config.cuda.worker_devices).split(',').filter(Boolean);
   const pool = new WorkerPool({
-    natsUrl, job: config.dist.job, logDir: join(opts.out, 'logs'), log, maxRestarts: config.dist.max_restarts,
+    natsUrl, job: config.dist.job, logDir: join(opts.out, 'logs'), log, maxRestarts: config.dist.max_restarts, devices,
     onFatal: (_id, reason) => {
       fatal ??= reason;
       coordinatorRef?.fail(reason);

@@ -10,6 +10,9 @@
  *   its last log line instead.
  * - Each child's stdin is a pipe from this process: when the launcher dies, even by SIGKILL, the
  *   pipe closes and the worker exits (INSTRUCTUE_EXIT_WITH_PARENT), so no orphan trains on.
+ * - With `devices` (cuda.worker_devices) each new worker gets CUDA_VISIBLE_DEVICES of the device
+ *   fewest live workers hold (the lowest on a tie), so N workers on N GPUs own one each and a
+ *   replacement takes the freed one.
  * Only processes this pool started are ever signalled, by PID.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,6 +26,8 @@ export interface WorkerPoolOptions {
   logDir: string;
   log: Logger;
   env?: NodeJS.ProcessEnv;
+  /** GPU ids to spread workers over (each worker sees one as its CUDA device 0); empty = inherit. */
+  devices?: readonly string[];
   /** Replacements of dead workers allowed over the pool's life. */
   maxRestarts: number;
   /** A worker exited with code 2: `reason` quotes its last log line. */
@@ -33,6 +38,7 @@ const BIN = new URL('../../../bin/instructue.js', import.meta.url).pathname;
 
 export class WorkerPool {
   private readonly children = new Map<string, ChildProcess>();
+  private readonly deviceOf = new Map<string, string>();
   private next = 0;
   private restarts = 0;
   private stopping = false;
@@ -65,17 +71,33 @@ export class WorkerPool {
     const id = `w${this.next++}`;
     const logFile = join(this.opts.logDir, `${id}.log`);
     const fd = openSync(logFile, 'a');
+    const device = this.pickDevice();
     const child = spawn(process.execPath, [BIN, 'worker', '--nats', this.opts.natsUrl, '--job', this.opts.job, '--id', id], {
-      stdio: ['pipe', fd, fd], env: { ...process.env, ...this.opts.env, INSTRUCTUE_EXIT_WITH_PARENT: '1' },
+      stdio: ['pipe', fd, fd], env: { ...process.env, ...this.opts.env, INSTRUCTUE_EXIT_WITH_PARENT: '1', ...(device !== undefined ? { CUDA_VISIBLE_DEVICES: device } : {}) },
     });
     closeSync(fd);
     this.children.set(id, child);
-    this.opts.log.info('worker started', { worker: id, pid: child.pid, log: logFile });
+    if (device !== undefined) this.deviceOf.set(id, device);
+    this.opts.log.info('worker started', { worker: id, pid: child.pid, log: logFile, ...(device !== undefined ? { gpu: device } : {}) });
     child.on('exit', (code, signal) => {
       this.children.delete(id);
+      this.deviceOf.delete(id);
       this.opts.log.info('worker exited', { worker: id, code, signal });
       this.afterExit(id, code, signal, logFile);
     });
+  }
+
+  /** The least used of `devices` among live workers (undefined without devices). */
+  private pickDevice(): string | undefined {
+    const devices = this.opts.devices ?? [];
+    if (devices.length === 0) return undefined;
+    const load = (d: string) => [...this.deviceOf.values()].filter((x) => x === d).length;
+    return devices.reduce((best, d) => (load(d) < load(best) ? d : best), devices[0]!);
+  }
+
+  /** The GPU each live worker was given. */
+  get devices(): ReadonlyMap<string, string> {
+    return this.deviceOf;
   }
 
   private afterExit(id: string, code: number | null, signal: NodeJS.Signals | null, logFile: string): void {

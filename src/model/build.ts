@@ -98,14 +98,32 @@ async function encoderPart(cfg: Frozen<ModelConfig>, seed: number, tokenizer: En
   return readBertFolder(e.hf_dir);
 }
 
-/** Mean and std of the first `rows` embedding rows (the tokenizer's real vocabulary). */
+/**
+ * Mean and std of the first `rows` embedding rows (the tokenizer's real vocabulary), computed on
+ * the host from the weights as loaded (still host-resident here on every backend, webgpu
+ * included, which cannot run a kernel and read its result synchronously). The arithmetic is
+ * tfjs's (cpu backend): float32 values, sums accumulated in double then rounded, the population
+ * variance of tf.moments.
+ */
 function embeddingStats(embed_VD: tf.Tensor, rows: number): { mean_D: Float32Array; std: number } {
-  return tf.tidy(() => {
-    const used = embed_VD.slice([0, 0], [Math.min(rows, embed_VD.shape[0]!), -1]);
-    const mean = used.mean(0);
-    const std = tf.moments(used).variance.sqrt();
-    return { mean_D: mean.dataSync() as Float32Array, std: std.dataSync()[0]! };
-  });
+  const d = embed_VD.shape[1]!;
+  const n = Math.min(rows, embed_VD.shape[0]!);
+  const x = (embed_VD.dataSync() as Float32Array).subarray(0, n * d);
+  const f = Math.fround;
+  const colSum = new Float64Array(d);
+  let total = 0;
+  for (let i = 0; i < n * d; i++) {
+    colSum[i % d] += x[i]!;
+    total += x[i]!;
+  }
+  const mean_D = Float32Array.from(colSum, (s) => f(f(s) / n));
+  const mean = f(f(total) / (n * d));
+  let squares = 0;
+  for (let i = 0; i < n * d; i++) {
+    const diff = f(x[i]! - mean);
+    squares += f(diff * diff);
+  }
+  return { mean_D, std: f(Math.sqrt(f(f(squares) / (n * d)))) };
 }
 
 function trainableLinear(store: ParameterStore, name: string, inputs: number, outputs: number, std: number, rng: Rng): Linear {

@@ -55,7 +55,7 @@ export async function loadTrainedModel(opts: LoadTrainedOptions): Promise<Traine
     loaded = await store.latestValid((step, reason) => opts.log.warn('checkpoint is corrupt, trying the previous one', { step, reason }));
     if (!loaded) throw new CheckpointError('CHECKPOINT_INVALID', `${runDir} has no valid checkpoint`);
   }
-  const backend = await selectBackend(config.backend, opts.log);
+  const backend = await selectBackend(config.backend, opts.log, { cuda: config.cuda, webgpu: config.webgpu });
   const tabularSchema = readTabularSchema(findTabularSchema(config.data.train, config.data.tabular_schema));
   const built = await buildRunModel(config, tabularSchema, opts.log);
   const file = join(loaded.location, TRAINABLE_FILE);

@@ -25,9 +25,14 @@ export function l2Normalize(x_BD: Tensor): Tensor {
   return tf.div(x_BD, tf.sqrt(tf.sum(tf.square(x_BD), -1, true)).add(1e-12));
 }
 
-/** Plain-array cosine matrix of row-normalised a [B, D] and b [B, D]. */
-function cosines(a_BD: Tensor, b_BD: Tensor): Float32Array {
-  return tf.tidy(() => tf.matMul(l2Normalize(a_BD), tf.transpose(l2Normalize(b_BD))).dataSync() as Float32Array);
+/** Plain-array cosine matrix of row-normalised a [B, D] and b [B, D] (read asynchronously: webgpu has no synchronous reads). */
+async function cosines(a_BD: Tensor, b_BD: Tensor): Promise<Float32Array> {
+  const c_BB = tf.tidy(() => tf.matMul(l2Normalize(a_BD), tf.transpose(l2Normalize(b_BD))));
+  try {
+    return (await c_BB.data()) as Float32Array;
+  } finally {
+    c_BB.dispose();
+  }
 }
 
 /**
@@ -36,11 +41,9 @@ function cosines(a_BD: Tensor, b_BD: Tensor): Float32Array {
  * themselves (dropped), and m_ij = 0 where a negative's cosine exceeds the positive's by more
  * than the margin (Eq. 4; applied to all three blocks, as Qwen3-Embedding does).
  */
-export function contrastiveMasks(user_BD: Tensor, answer_BD: Tensor, opts: ContrastiveOptions): { ua: Float32Array; uu: Float32Array; aa: Float32Array } {
+export async function contrastiveMasks(user_BD: Tensor, answer_BD: Tensor, opts: ContrastiveOptions): Promise<{ ua: Float32Array; uu: Float32Array; aa: Float32Array }> {
   const b = user_BD.shape[0]!;
-  const ua = cosines(user_BD, answer_BD);
-  const uu = cosines(user_BD, user_BD);
-  const aa = cosines(answer_BD, answer_BD);
+  const [ua, uu, aa] = await Promise.all([cosines(user_BD, answer_BD), cosines(user_BD, user_BD), cosines(answer_BD, answer_BD)]);
   const out = { ua: new Float32Array(b * b), uu: new Float32Array(b * b), aa: new Float32Array(b * b) };
   for (let i = 0; i < b; i++) {
     const threshold = ua[i * b + i]! + opts.margin;
@@ -82,10 +85,10 @@ export function contrastiveLoss(user_BD: Tensor, answer_BD: Tensor, masks: { ua:
  * The loss and its gradient with respect to every row of U and A — what each worker computes
  * on the gathered global batch before back-propagating its own rows (DESIGN.md §3.2 step 4).
  */
-export function contrastiveValueAndGrads(user_BD: Tensor, answer_BD: Tensor, opts: ContrastiveOptions): { loss: number; dUser_BD: Tensor; dAnswer_BD: Tensor } {
-  const masks = contrastiveMasks(user_BD, answer_BD, opts);
+export async function contrastiveValueAndGrads(user_BD: Tensor, answer_BD: Tensor, opts: ContrastiveOptions): Promise<{ loss: number; dUser_BD: Tensor; dAnswer_BD: Tensor }> {
+  const masks = await contrastiveMasks(user_BD, answer_BD, opts);
   const { value, grads } = tf.valueAndGrads((u: Tensor, a: Tensor) => contrastiveLoss(u, a, masks, opts.tau))([user_BD, answer_BD]);
-  const loss = value.dataSync()[0]!;
+  const loss = (await value.data())[0]!;
   value.dispose();
   return { loss, dUser_BD: grads[0]!, dAnswer_BD: grads[1]! };
 }

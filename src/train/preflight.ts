@@ -12,7 +12,7 @@
  *   set, else the tightest of the cgroup v2 `memory.max` and v1 `memory.limit_in_bytes` of this
  *   process's cgroup and its ancestors, and the machine's RAM. `train.memory_check=false` skips
  *   it. The limit, not the free memory, is the yardstick: page cache and other jobs come and go.
- *   Accelerator memory (webgpu) is not checked: only what the host keeps is counted there.
+ *   Accelerator memory (cuda, webgpu) is not checked: only what the host keeps is counted there.
  * The model's shape comes from the config and, for Hugging Face folders, their config.json; the
  * vocabulary sizes from the same tokenizers the build uses, so the parameter count is exact.
  */
@@ -132,7 +132,7 @@ export interface MemoryCheck {
  */
 export async function checkMemory(config: Frozen<WorkerConfig>, opts: MemoryCheckOptions): Promise<MemoryCheck> {
   const { model, batch } = await runShape(config, opts.worldSize);
-  const estimate = estimateMemory(model, batch, config.backend === 'webgpu');
+  const estimate = estimateMemory(model, batch, config.backend === 'webgpu' || config.backend === 'cuda');
   const needBytes = opts.processes * estimate.bytes.total + (opts.extraBytes ?? 0);
   const limit = opts.limit ?? (config.train.memory_limit_mb > 0 ? { bytes: config.train.memory_limit_mb * 2 ** 20, source: 'train.memory_limit_mb' } : memoryLimit());
   const fields = { parameters: estimate.parameters.total, trainable: estimate.parameters.trainable, need: gib(needBytes), limit: gib(limit.bytes), from: limit.source };

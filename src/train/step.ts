@@ -80,9 +80,9 @@ export interface StepperState {
   v: Float32Array;
 }
 
-/** Host copy of a [rows, D] tensor. */
-function host(t: Tensor): Float32Array {
-  return t.dataSync() as Float32Array;
+/** Host copy of a tensor, read asynchronously (webgpu has no synchronous reads in Node). */
+async function host(t: Tensor): Promise<Float32Array> {
+  return (await t.data()) as Float32Array;
 }
 
 export class Stepper {
@@ -142,10 +142,14 @@ export class Stepper {
       const answerParts: Float32Array[] = [];
       if (useCl) {
         for (const batch of batches) {
-          tf.tidy(() => {
-            userParts.push(host(model.userForward(batch, { withAnswer: false }).user_BD));
-            answerParts.push(host(model.answerForward(batch)));
-          });
+          const [user_BD, answer_BD] = tf.tidy(() => [model.userForward(batch, { withAnswer: false }).user_BD, model.answerForward(batch)]);
+          try {
+            const [u, a] = await Promise.all([host(user_BD!), host(answer_BD!)]);
+            userParts.push(u);
+            answerParts.push(a);
+          } finally {
+            tf.dispose([user_BD!, answer_BD!]);
+          }
         }
       }
       lap('pass1');
@@ -166,12 +170,17 @@ export class Stepper {
       if (useCl && globalBatch > 0) {
         const u = concatArrays(parts.map((p, r) => p.subarray(0, rowsPerRank[r]! * d)));
         const a = concatArrays(parts.map((p, r) => p.subarray(rowsPerRank[r]! * d, 2 * rowsPerRank[r]! * d)));
-        [dUser, dAnswer] = tf.tidy(() => {
-          const out = contrastiveValueAndGrads(tf.tensor2d(u, [globalBatch, d]), tf.tensor2d(a, [globalBatch, d]), config.contrastive);
+        const uT = tf.tensor2d(u, [globalBatch, d]);
+        const aT = tf.tensor2d(a, [globalBatch, d]);
+        try {
+          const out = await contrastiveValueAndGrads(uT, aT, config.contrastive);
           lossCl = out.loss;
           const scale = config.alphaCl;
-          return [out.dUser_BD.slice([myOffset, 0], [rows, d]).mul(scale), out.dAnswer_BD.slice([myOffset, 0], [rows, d]).mul(scale)];
-        });
+          [dUser, dAnswer] = tf.tidy(() => [out.dUser_BD.slice([myOffset, 0], [rows, d]).mul(scale), out.dAnswer_BD.slice([myOffset, 0], [rows, d]).mul(scale)]);
+          tf.dispose([out.dUser_BD, out.dAnswer_BD]);
+        } finally {
+          tf.dispose([uT, aT]);
+        }
       }
       lap('loss');
 
@@ -182,7 +191,7 @@ export class Stepper {
         const n = batch.samples.length;
         const slice = (g: Tensor | null) => (g ? tf.keep(g.slice([row, 0], [n, d])) : null);
         const [dU, dA] = [slice(dUser), slice(dAnswer)];
-        terms.push(this.localGradients(batch, dU, dA, globalTokens));
+        terms.push(await this.localGradients(batch, dU, dA, globalTokens));
         tf.dispose([dU, dA].filter((x): x is Tensor => x !== null));
         row += n;
       }
@@ -213,7 +222,7 @@ export class Stepper {
    * One micro-batch's gradient of ⟨U, dU⟩ + ⟨A, dA⟩ + α_lm·NLL/N_global with respect to every
    * trainable tensor, flat, with the micro-batch's NLL sum appended.
    */
-  private localGradients(batch: PreparedBatch, dUser: Tensor | null, dAnswer: Tensor | null, globalTokens: number): Float32Array {
+  private async localGradients(batch: PreparedBatch, dUser: Tensor | null, dAnswer: Tensor | null, globalTokens: number): Promise<Float32Array> {
     const { model, config } = this;
     const useLm = config.alphaLm > 0;
     let nll: Tensor | null = null;
@@ -230,12 +239,16 @@ export class Stepper {
       return total as tf.Scalar;
     };
     const { value, grads } = tf.variableGrads(objective, model.store.trainableVariables());
-    const byName = new Map<string, Float32Array>();
-    for (const [name, g] of Object.entries(grads)) byName.set(model.store.nameOf(name), host(g));
-    const flat = flattenGradients(this.layout, byName, 1);
-    flat[this.layout.total] = nll ? host(nll)[0]! : 0;
-    tf.dispose([value, ...Object.values(grads), ...(nll ? [nll] : [])]);
-    return flat;
+    try {
+      const entries = Object.entries(grads);
+      const values = await Promise.all(entries.map(([, g]) => host(g)));
+      const byName = new Map<string, Float32Array>(entries.map(([name], i) => [model.store.nameOf(name), values[i]!]));
+      const flat = flattenGradients(this.layout, byName, 1);
+      flat[this.layout.total] = nll ? (await host(nll))[0]! : 0;
+      return flat;
+    } finally {
+      tf.dispose([value, ...Object.values(grads), ...(nll ? [nll] : [])]);
+    }
   }
 
   /** A copy of the trainable values and the optimizer's state. */

@@ -26,8 +26,8 @@ const data = workerData as ThreadData;
 const counters = new Int32Array(data.shared.counters);
 const lastAnswer = new Float64Array(data.shared.lastAnswer);
 let backend = '';
-parentPort!.on('message', (m: { type: 'backend'; backend: string }) => {
-  if (m.type === 'backend') backend = m.backend;
+parentPort!.on('message', (m: { kind: 'backend'; backend: string }) => {
+  if (m.kind === 'backend') backend = m.backend;
 });
 
 const transport = await connectNats(data.natsUrl, `heartbeat-${data.workerId}`, data.settings, silentLogger);
@@ -37,7 +37,7 @@ const beat = async () => {
   try {
     const ack = await ask<EventAck>(transport, data.subject, message, data.intervalMs);
     lastAnswer[0] = Date.now();
-    parentPort!.postMessage({ type: 'ack', ack, sentAt });
+    parentPort!.postMessage({ kind: 'ack', ack, sentAt });
   } catch {
     // no answer this time: the main thread judges silence by `lastAnswer`
   }

@@ -45,9 +45,9 @@ export class Heartbeat {
     this.thread = new Worker(THREAD, {
       workerData: { natsUrl: opts.natsUrl, settings: opts.settings, subject: opts.subject, workerId: opts.workerId, intervalMs: opts.intervalMs, shared },
     });
-    this.thread.on('message', (m: { type: 'ack'; ack: EventAck; sentAt: number } | { type: 'error'; message: string }) => {
-      if (m.type === 'ack') opts.onAck(m.ack, m.sentAt);
-      else if (m.type === 'error') opts.log.warn('heartbeat thread', { error: m.message });
+    // Thread messages say `kind`, not `type`: they are not NATS messages (src/protocol/messages.ts).
+    this.thread.on('message', (m: { kind: 'ack'; ack: EventAck; sentAt: number }) => {
+      if (m.kind === 'ack') opts.onAck(m.ack, m.sentAt);
     });
     this.thread.on('error', (err) => opts.log.error('heartbeat thread failed', { error: err.message }));
     this.thread.unref();
@@ -59,7 +59,7 @@ export class Heartbeat {
     Atomics.store(this.counters, 1, step);
     if (backend !== this.backend) {
       this.backend = backend;
-      this.thread.postMessage({ type: 'backend', backend });
+      this.thread.postMessage({ kind: 'backend', backend });
     }
   }
 

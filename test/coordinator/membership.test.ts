@@ -14,12 +14,12 @@ const policy: MembershipPolicy = {
 
 const cursor = (step: number): TrainCursor => ({ step, shards: { numSamples: 40, virtualShards: 8, seed: 1, epoch: 0, cursors: new Array(8).fill(step) } });
 
-const join = (id: string, now: number, pid = 100): MembershipEvent => ({ type: 'join', id, host: 'h', pid, backend: 'wasm', now });
+const join = (id: string, now: number, pid = 100): MembershipEvent => ({ kind: 'join', id, host: 'h', pid, backend: 'wasm', now });
 const done = (id: string, epoch: number, rank: number, step: number, now: number): MembershipEvent => ({
-  type: 'step.done', now,
+  kind: 'step.done', now,
   report: { type: 'step.done', workerId: id, epoch, rank, step, dataEpoch: 0, ids: [`${id}-${step}`], metrics: rank === 0 ? { step } : null, cursor: rank === 0 ? cursor(step) : null, computeMs: 1, waitMs: 1 } as StepDone,
 });
-const saved = (id: string, epoch: number, step: number, now: number): MembershipEvent => ({ type: 'checkpoint.saved', id, epoch, step, path: `/run/checkpoints/step-${step}`, cursor: cursor(step), now });
+const saved = (id: string, epoch: number, step: number, now: number): MembershipEvent => ({ kind: 'checkpoint.saved', id, epoch, step, path: `/run/checkpoints/step-${step}`, cursor: cursor(step), now });
 
 /** Folds `events` over `view`; returns the final view and every action, in order. */
 function run(view: JobView, events: MembershipEvent[]): { view: JobView; actions: MembershipAction[] } {
@@ -32,10 +32,10 @@ function run(view: JobView, events: MembershipEvent[]): { view: JobView; actions
   return { view, actions };
 }
 
-const kinds = (actions: MembershipAction[]) => actions.filter((a) => a.type !== 'log' && a.type !== 'persist').map((a) => (a.type === 'assign' ? `assign ${a.to}#${a.rank}@${a.epoch}:${a.start.kind}` : a.type === 'commit' ? `commit ${a.step}` : a.type === 'end' ? `end ${a.state}` : a.type === 'join.reply' ? `join.reply ${a.ok}` : a.type === 'rewind' ? `rewind ${a.step}` : a.type === 'release' ? `release ${a.to}` : a.type));
+const kinds = (actions: MembershipAction[]) => actions.filter((a) => a.kind !== 'log' && a.kind !== 'persist').map((a) => (a.kind === 'assign' ? `assign ${a.to}#${a.rank}@${a.epoch}:${a.start.kind}` : a.kind === 'commit' ? `commit ${a.step}` : a.kind === 'end' ? `end ${a.state}` : a.kind === 'join.reply' ? `join.reply ${a.ok}` : a.kind === 'rewind' ? `rewind ${a.step}` : a.kind === 'release' ? `release ${a.to}` : a.kind));
 
 /** Coordinator ticks every 500 ms from `from` to `to` (inclusive). */
-const ticks = (from: number, to: number): MembershipEvent[] => Array.from({ length: Math.floor((to - from) / 500) + 1 }, (_, i) => ({ type: 'tick', now: from + 500 * i }));
+const ticks = (from: number, to: number): MembershipEvent[] => Array.from({ length: Math.floor((to - from) / 500) + 1 }, (_, i) => ({ kind: 'tick', now: from + 500 * i }));
 
 const fresh = () => initialView({ kind: 'fresh' }, 2, 0, { step: 0, cursor: null }, []);
 
@@ -78,14 +78,14 @@ describe('membership decisions', () => {
     {
       name: 'leave: a leaving worker pauses with the others at one step; the epoch re-forms without it',
       start: running,
-      events: [done('w0', 1, 0, 1, 10), done('w1', 1, 1, 1, 11), { type: 'paused', id: 'w0', epoch: 1, step: 1, leaving: false, now: 12 }, { type: 'paused', id: 'w1', epoch: 1, step: 1, leaving: true, now: 13 }],
+      events: [done('w0', 1, 0, 1, 10), done('w1', 1, 1, 1, 11), { kind: 'paused', id: 'w0', epoch: 1, step: 1, leaving: false, now: 12 }, { kind: 'paused', id: 'w1', epoch: 1, step: 1, leaving: true, now: 13 }],
       actions: ['commit 1', 'assign w0#0@2:snapshot'],
       check: (v) => assert.deepEqual(v.members.map((m) => m.id), ['w0']),
     },
     {
       name: 'loss: a worker silent past the threshold is lost; the survivor rolls back to the committed snapshot',
       start: running,
-      events: [done('w0', 1, 0, 1, 10), done('w1', 1, 1, 1, 11), ...ticks(500, 2500), { type: 'heartbeat', id: 'w0', epoch: 1, backend: '', now: 2900 }, { type: 'tick', now: 3000 }, { type: 'tick', now: 3300 }],
+      events: [done('w0', 1, 0, 1, 10), done('w1', 1, 1, 1, 11), ...ticks(500, 2500), { kind: 'heartbeat', id: 'w0', epoch: 1, backend: '', now: 2900 }, { kind: 'tick', now: 3000 }, { kind: 'tick', now: 3300 }],
       actions: ['commit 1', 'assign w0#0@2:snapshot'],
       check: (v) => {
         assert.equal(v.members.find((m) => m.id === 'w1')?.lost, true);
@@ -95,8 +95,8 @@ describe('membership decisions', () => {
     },
     {
       name: 're-admission: a lost worker that joins again is taken back at the next step boundary',
-      start: () => run(running(), [done('w0', 1, 0, 1, 10), done('w1', 1, 1, 1, 11), ...ticks(500, 3000), { type: 'heartbeat', id: 'w0', epoch: 1, backend: '', now: 3200 }, { type: 'tick', now: 3300 }]).view,
-      events: [join('w1', 4000), done('w0', 2, 0, 2, 4100), { type: 'paused', id: 'w0', epoch: 2, step: 2, leaving: false, now: 4200 }],
+      start: () => run(running(), [done('w0', 1, 0, 1, 10), done('w1', 1, 1, 1, 11), ...ticks(500, 3000), { kind: 'heartbeat', id: 'w0', epoch: 1, backend: '', now: 3200 }, { kind: 'tick', now: 3300 }]).view,
+      events: [join('w1', 4000), done('w0', 2, 0, 2, 4100), { kind: 'paused', id: 'w0', epoch: 2, step: 2, leaving: false, now: 4200 }],
       actions: ['join.reply true', 'pause', 'commit 2', 'assign w0#0@3:snapshot', 'assign w1#1@3:snapshot'],
       check: (v) => assert.deepEqual(verdictFor(v, 'w1').rejoin, false),
     },
@@ -113,20 +113,20 @@ describe('membership decisions', () => {
     {
       name: 'join identity: a join for a live id from another process is refused (retryable); after the threshold it is a restart (B18)',
       start: running,
-      events: [join('w0', 1000, 999), { type: 'heartbeat', id: 'w1', epoch: 1, backend: '', now: 4100 }, join('w0', 4200, 999), { type: 'tick', now: 4500 }, { type: 'tick', now: 4800 }],
+      events: [join('w0', 1000, 999), { kind: 'heartbeat', id: 'w1', epoch: 1, backend: '', now: 4100 }, join('w0', 4200, 999), { kind: 'tick', now: 4500 }, { kind: 'tick', now: 4800 }],
       actions: ['join.reply false', 'join.reply true', 'assign w1#0@2:fresh', 'assign w0#1@2:fresh'],
     },
     {
       name: 'failed starts back off, fall back to checkpoints, then fail the job naming where to resume',
       start: () => run(running(), [done('w0', 1, 0, 1, 10), done('w1', 1, 1, 1, 11), saved('w0', 1, 1, 12)]).view,
       events: [
-        { type: 'fault', id: 'w0', epoch: 1, silentRanks: [], message: 'x', now: 100 },
-        { type: 'fault', id: 'w0', epoch: 2, silentRanks: [], message: 'y', now: 200 },
-        { type: 'tick', now: 300 },
-        { type: 'tick', now: 800 },
-        { type: 'fault', id: 'w0', epoch: 3, silentRanks: [], message: 'z', now: 900 },
-        { type: 'tick', now: 1400 }, { type: 'tick', now: 2000 },
-        { type: 'fault', id: 'w0', epoch: 4, silentRanks: [], message: 'last', now: 2100 },
+        { kind: 'fault', id: 'w0', epoch: 1, silentRanks: [], message: 'x', now: 100 },
+        { kind: 'fault', id: 'w0', epoch: 2, silentRanks: [], message: 'y', now: 200 },
+        { kind: 'tick', now: 300 },
+        { kind: 'tick', now: 800 },
+        { kind: 'fault', id: 'w0', epoch: 3, silentRanks: [], message: 'z', now: 900 },
+        { kind: 'tick', now: 1400 }, { kind: 'tick', now: 2000 },
+        { kind: 'fault', id: 'w0', epoch: 4, silentRanks: [], message: 'last', now: 2100 },
       ],
       actions: ['assign w0#0@2:snapshot', 'assign w1#1@2:snapshot', 'assign w0#0@3:checkpoint', 'assign w1#1@3:checkpoint', 'assign w0#0@4:checkpoint', 'assign w1#1@4:checkpoint', 'end failed'],
       check: (v) => assert.match(v.reason!, /3 epochs in a row failed before committing a step \(last: last\); the last committed checkpoint is step 1 \(\/run\/checkpoints\/step-1\)/),
@@ -134,21 +134,21 @@ describe('membership decisions', () => {
     {
       name: 'no workers: after dist.no_workers_timeout_ms the job fails instead of waiting forever',
       start: fresh,
-      events: [{ type: 'tick', now: 0 }, { type: 'tick', now: 10_000 }, { type: 'tick', now: 20_001 }],
+      events: [{ kind: 'tick', now: 0 }, { kind: 'tick', now: 10_000 }, { kind: 'tick', now: 20_001 }],
       actions: ['end failed'],
       check: (v) => assert.match(v.reason!, /no worker for 20 s/),
     },
     {
       name: 'stop: every rank pauses, rank 0 checkpoints that step, then the job ends stopped',
       start: () => run(running(), [done('w0', 1, 0, 1, 10), done('w1', 1, 1, 1, 11)]).view,
-      events: [{ type: 'stop', now: 20 }, { type: 'paused', id: 'w0', epoch: 1, step: 1, leaving: false, now: 30 }, { type: 'paused', id: 'w1', epoch: 1, step: 1, leaving: false, now: 31 }, saved('w0', 1, 1, 32)],
+      events: [{ kind: 'stop', now: 20 }, { kind: 'paused', id: 'w0', epoch: 1, step: 1, leaving: false, now: 30 }, { kind: 'paused', id: 'w1', epoch: 1, step: 1, leaving: false, now: 31 }, saved('w0', 1, 1, 32)],
       actions: ['pause', 'checkpoint', 'end stopped'],
       check: (v) => assert.equal(v.reason, 'stopped on request at step 1'),
     },
     {
       name: 'stop before training started ends at once',
       start: fresh,
-      events: [join('w0', 0), { type: 'stop', now: 5 }],
+      events: [join('w0', 0), { kind: 'stop', now: 5 }],
       actions: ['join.reply true', 'end stopped'],
     },
     {
@@ -160,13 +160,13 @@ describe('membership decisions', () => {
     {
       name: 'finish: done once every rank finished and the last step is committed and checkpointed',
       start: () => run(initialView({ kind: 'fresh' }, 1, 0, { step: 9, cursor: cursor(9) }, []), [join('w0', 0)]).view,
-      events: [done('w0', 1, 0, 10, 1), { type: 'finished', id: 'w0', epoch: 1, step: 10, now: 2 }, saved('w0', 1, 10, 3)],
+      events: [done('w0', 1, 0, 10, 1), { kind: 'finished', id: 'w0', epoch: 1, step: 10, now: 2 }, saved('w0', 1, 10, 3)],
       actions: ['commit 10', 'checkpoint', 'end done'],
     },
     {
       name: 'a lost assignment: a member whose heartbeats name an older epoch gets it again, not more often than resendAfterMs',
       start: running,
-      events: [{ type: 'heartbeat', id: 'w1', epoch: 0, backend: '', now: 500 }, { type: 'heartbeat', id: 'w1', epoch: 0, backend: '', now: 1000 }, { type: 'heartbeat', id: 'w1', epoch: 0, backend: '', now: 1500 }, { type: 'heartbeat', id: 'w1', epoch: 1, backend: '', now: 2000 }, { type: 'heartbeat', id: 'w1', epoch: 0, backend: '', now: 2100 }],
+      events: [{ kind: 'heartbeat', id: 'w1', epoch: 0, backend: '', now: 500 }, { kind: 'heartbeat', id: 'w1', epoch: 0, backend: '', now: 1000 }, { kind: 'heartbeat', id: 'w1', epoch: 0, backend: '', now: 1500 }, { kind: 'heartbeat', id: 'w1', epoch: 1, backend: '', now: 2000 }, { kind: 'heartbeat', id: 'w1', epoch: 0, backend: '', now: 2100 }],
       actions: ['assign w1#1@1:fresh', 'assign w1#1@1:fresh'],
     },
     {
@@ -178,7 +178,7 @@ describe('membership decisions', () => {
     {
       name: 'a coordinator that was not running (a long tick gap) does not blame the workers',
       start: running,
-      events: [{ type: 'tick', now: 100 }, { type: 'tick', now: 9000 }],
+      events: [{ kind: 'tick', now: 100 }, { kind: 'tick', now: 9000 }],
       actions: [],
       check: (v) => assert.deepEqual(v.members.map((m) => m.lost), [false, false]),
     },
@@ -196,7 +196,7 @@ describe('membership decisions', () => {
     const before = running();
     const copy = structuredClone(before);
     decide(before, done('w0', 1, 0, 1, 5), policy);
-    decide(before, { type: 'tick', now: 10_000 }, policy);
+    decide(before, { kind: 'tick', now: 10_000 }, policy);
     assert.deepEqual(before, copy);
   });
 });

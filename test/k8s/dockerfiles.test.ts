@@ -1,8 +1,9 @@
 /**
  * Docker cannot run on the project's machines, so the images are checked by reading their
  * Dockerfiles: pinned bases (no `latest`, no missing tag), a numeric non-root USER in the final
- * stage, every COPY source present in the repo, the backend each image is for, and the port
- * the k8s manifests expect.
+ * stage, every COPY source present in the repo, the backend each image is for (cpu: wasm; gpu:
+ * the cuda backend on a CUDA runtime image, no libtensorflow; tfjs-node-gpu: CUDA 11.2 with a
+ * supplied libtensorflow), and the port the k8s manifests expect.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { parseDockerfile, type Stage } from './dockerfile.js';
 
 const last = (s: Stage, op: string) => s.body.filter((i) => i.op === op).at(-1)?.args;
 
-for (const file of ['docker/Dockerfile.cpu', 'docker/Dockerfile.gpu']) {
+for (const file of ['docker/Dockerfile.cpu', 'docker/Dockerfile.gpu', 'docker/Dockerfile.tfjs-node-gpu']) {
   describe(file, () => {
     const { stages } = parseDockerfile(file);
     const final = stages.at(-1)!;
@@ -50,6 +51,14 @@ for (const file of ['docker/Dockerfile.cpu', 'docker/Dockerfile.gpu']) {
         assert.match(final.from, /^node:20-bookworm-slim$/);
         assert.match(runs, /npm ci --omit=dev --omit=optional/);
         assert.match(env, /INSTRUCTUE_BACKEND=wasm/);
+      } else if (file.endsWith('Dockerfile.gpu')) {
+        assert.match(final.from, /^nvidia\/cuda:1[2-9]\.\d+\.\d+-runtime-ubuntu\d+\.\d+$/, 'the cuda backend needs a CUDA runtime image (cuBLAS + NVRTC)');
+        assert.match(runs, /npm ci --ignore-scripts/);
+        assert.doesNotMatch(runs, /--omit=optional/, "koffi's prebuilt addon is an optional dependency");
+        assert.match(runs, /rm -rf node_modules\/@tensorflow\/tfjs-node node_modules\/@tensorflow\/tfjs-node-gpu/);
+        assert.match(runs, /test -d node_modules\/@koromix\/koffi-linux-x64/);
+        assert.doesNotMatch(runs, /libtensorflow/, 'no libtensorflow for the cuda backend');
+        assert.match(env, /INSTRUCTUE_BACKEND=cuda/);
       } else {
         assert.match(final.from, /^nvidia\/cuda:11\.2\.\d+-cudnn8-runtime-/, 'tfjs-node-gpu 4.22 needs CUDA 11.2 + cuDNN 8.1');
         assert.match(runs, /scripts\/install\.js gpu/);

@@ -82,7 +82,8 @@ for (const overlay of OVERLAYS) {
       const workers = find(objects, 'StatefulSet', 'instructue-worker');
       const spec = workers.spec as { replicas: number; podManagementPolicy: string; template: PodTemplate };
       const worker = container(workers, 'worker');
-      assert.deepEqual(worker.args, ['worker', '--nats', 'nats://nats:4222', '--job', '$(INSTRUCTUE_JOB)', '--id', '$(POD_NAME)']);
+      const gpuArgs = overlay === 'gpu' ? ['--backend', 'cuda'] : [];
+      assert.deepEqual(worker.args, ['worker', '--nats', 'nats://nats:4222', '--job', '$(INSTRUCTUE_JOB)', '--id', '$(POD_NAME)', ...gpuArgs]);
       assert.deepEqual(worker.env!.find((e) => e.name === 'POD_NAME'), { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
       assert.equal(spec.podManagementPolicy, 'Parallel');
       assert.ok(spec.template.spec.terminationGracePeriodSeconds! >= 300);
@@ -92,6 +93,7 @@ for (const overlay of OVERLAYS) {
         assert.equal(worker.resources!.limits!['nvidia.com/gpu'], 1);
         assert.equal(worker.resources!.requests!['nvidia.com/gpu'], undefined, 'GPUs go in limits only');
         assert.ok(spec.template.spec.terminationGracePeriodSeconds! >= 600);
+        assert.deepEqual(worker.env!.find((e) => e.name === 'XDG_CACHE_HOME'), { name: 'XDG_CACHE_HOME', value: '/data/cache' }, 'compiled kernels are cached on the shared run volume');
       } else {
         assert.ok(pods().every(({ pod }) => pod.spec.containers.every((c) => !JSON.stringify(c.resources).includes('nvidia'))));
       }

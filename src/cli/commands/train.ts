@@ -28,7 +28,7 @@ const usage = `usage: instructue train --config FILE --out RUN [--workers N [--n
   --seed S                seed for weights and data order
   --global-batch B        samples per optimizer step
   --data PATH             training data (data.train)
-  --backend NAME          auto | tensorflow | wasm | cpu
+  --backend NAME          auto | cuda | tensorflow | wasm | cpu | webgpu
   --set KEY=VALUE         any other config key, e.g. --set train.lr=1e-3 (repeatable)
   --resume                continue from the newest valid checkpoint in RUN
   --allow-config-change   resume even if the run's configuration changed
