@@ -7,8 +7,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { selectBackend, type ActiveBackend } from '../backend/select.js';
-import { FsCheckpointStore } from '../checkpoint/fs-store.js';
-import { TRAINABLE_FILE } from './checkpoint.js';
+import { openCheckpointStore, TRAINABLE_FILE } from './checkpoint.js';
 import { loadConfig, type Frozen } from '../config/load.js';
 import type { BackendName, InstructueConfig } from '../config/schema.js';
 import { findTabularSchema, readTabularSchema } from '../data/tabular-file.js';
@@ -46,7 +45,7 @@ export async function loadTrainedModel(opts: LoadTrainedOptions): Promise<Traine
   const configFile = runPaths(runDir).config;
   if (!existsSync(configFile)) throw new UsageError(`${configFile} not found: --run must be a folder written by instructue train (a checkpoint must sit in RUN/checkpoints/)`);
   const config = loadConfig({ file: configFile, overrides: opts.backend ? { backend: opts.backend } : {}, env: {} });
-  const store = new FsCheckpointStore(runPaths(runDir).checkpoints, 0);
+  const store = openCheckpointStore(runPaths(runDir).checkpoints, 0);
   let loaded;
   if (opts.checkpoint) {
     const m = STEP_DIR.exec(basename(opts.checkpoint));

@@ -6,7 +6,7 @@
  * `state()` / `load()` are the one way in and out of its `TrainState`.
  */
 import { selectBackend, type ActiveBackend } from '../backend/select.js';
-import { FsCheckpointStore } from '../checkpoint/fs-store.js';
+import type { FsCheckpointStore } from '../checkpoint/fs-store.js';
 import type { Frozen } from '../config/load.js';
 import type { WorkerConfig } from '../config/worker-config.js';
 import { encodeSample, type EncodeContext } from '../data/collate.js';
@@ -18,6 +18,7 @@ import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { BuiltModel } from '../model/build.js';
 import { encodeContextOf } from '../model/encode-context.js';
+import { openCheckpointStore } from './checkpoint.js';
 import { runPaths } from './run-dir.js';
 import { buildRunModel } from './run-model.js';
 import { microBatchSize } from './micro-batches.js';
@@ -71,7 +72,7 @@ export class TrainingSession {
     const built = await buildRunModel(config, tabularSchema, log);
     const encodeContext = encodeContextOf(config, built, tabularSchema);
     const stepper = new Stepper(built.model, stepConfigOf(config));
-    const checkpoints = new FsCheckpointStore(runPaths(opts.runDir).checkpoints, config.train.keep_last);
+    const checkpoints = openCheckpointStore(runPaths(opts.runDir).checkpoints, config.train.keep_last);
     const session = new TrainingSession(config, backend, built, dataset, encodeContext, stepper, checkpoints);
     log.info('training session ready', { backend, samples: dataset.size, skipped: dataset.skipped, trainable: stepper.layout.total });
     return session;
