@@ -4,9 +4,19 @@
  *
  *   node dist/bench/model.js [--backends wasm,cpu] [--cases tiny,layer-small,layer-0.5b]
  *        [--reps 5] [--peer /usr/bin/python3] [--peer-device cpu|cuda] [--scale 1] [--json]
+ *        [--blas on|off|both] [--blas-threads N[,M...]] [--rounds 3]
  *        [--cuda-tf32] [--cuda-device N] [--cuda-driver device|host]
  * (`--backends cuda,webgpu` on a GPU machine; --cuda-tf32 lets cuBLAS use TF32 tensor cores;
  * --cuda-driver host runs the cuda backend's kernels on the CPU, to check the path without a GPU.)
+ *
+ * `--blas both` runs the wasm backend twice, with its matmuls in the native BLAS and in the
+ * built-in kernel, in the same run as the peer. `--blas-threads` (0 = the trainer's default,
+ * cores / local workers; a list runs each) applies to the layer cases
+ * (the tiny case builds its session from the config, whose blas_threads is 0 = auto). The
+ * peer runs every thread setting (bench/peer/run-peer.ts) and is reported at its best. Our
+ * runs and the peer's alternate over `--rounds` rounds; each figure is the median over rounds
+ * of the per-round median of `--reps` runs, and the peer's best setting per case is the one
+ * with the fastest such median.
  *
  * Cases:
  *   tiny         the tiny preset (configs/tiny.json) on synthetic users: one full train step
@@ -17,89 +27,28 @@
  * Layers have frozen base weights and LoRA r=8 on every projection; "train" is forward +
  * backward of mean(h²) with respect to the LoRA weights (what the peer script does too).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { selectBackend } from '../src/backend/select.js';
-import { tf } from '../src/backend/tf.js';
+import { blasMatMulActive, blasStatus } from '../src/backend/blas/install.js';
 import { cudaDevice } from '../src/backend/cuda/load.js';
+import { selectBackend } from '../src/backend/select.js';
 import { webgpuAdapter } from '../src/backend/webgpu.js';
 import type { BackendName } from '../src/config/schema.js';
 import { silentLogger } from '../src/log.js';
-import { buildQwen2, LORA_TARGETS } from '../src/model/build-backbones.js';
-import { ParameterStore } from '../src/model/parameters.js';
-import { WeightReader } from '../src/model/weight-source.js';
-import { Rng } from '../src/util/rng.js';
 import { runTinyCase } from './tiny-case.js';
-import { median, type Timing } from './timing.js';
+import { layerCases, runLayer } from './layer-case.js';
+import { findPython, peerSettings, runPeer } from './peer/run-peer.js';
+import type { Timing } from './timing.js';
 
-interface LayerCase {
-  name: string;
-  hidden: number;
-  heads: number;
-  kv_heads: number;
-  mlp: number;
-  batch: number;
-  seq: number;
+function setEnv(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
 }
 
-function layerCases(scale: number): Record<string, LayerCase> {
-  return {
-    'layer-small': { name: 'layer-small', hidden: 128, heads: 4, kv_heads: 4, mlp: 512, batch: 8, seq: 128 },
-    'layer-0.5b': { name: 'layer-0.5b', hidden: 896, heads: 14, kv_heads: 2, mlp: 4864, batch: scale, seq: 128 },
-  };
-}
-
-async function runLayer(c: LayerCase, backend: string, reps: number): Promise<Timing> {
-  const store = new ParameterStore();
-  const decoder = buildQwen2(
-    { hidden: c.hidden, layers: 1, heads: c.heads, kvHeads: c.kv_heads, headSize: c.hidden / c.heads, intermediate: c.mlp, vocab: 64, ropeTheta: 1e6, rmsEps: 1e-6, maxPositions: c.seq },
-    new WeightReader({ kind: 'random', seed: 'bench', std: 0.02 }, store),
-    LORA_TARGETS,
-    { r: 8, alpha: 16, useRslora: false, dropout: 0, seed: 'bench' },
-  );
-  const x = tf.tensor3d(new Rng('bench-x').normalArray(c.batch * c.seq * c.hidden, 1), [c.batch, c.seq, c.hidden]);
-  const mask = new Int32Array(c.batch * c.seq).fill(1);
-  // Reads are asynchronous: the webgpu backend cannot read synchronously in Node (no OffscreenCanvas).
-  const forwardMs = await median(async () => {
-    const y = tf.tidy(() => decoder.forward(x, mask));
-    await y.data();
-    y.dispose();
-  }, reps);
-  const trainMs = await median(async () => {
-    const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(decoder.forward(x, mask))) as tf.Scalar, store.trainableVariables());
-    await Promise.all(Object.values(grads).map((g) => g.data()));
-    tf.dispose([value, ...Object.values(grads)]);
-  }, reps);
-  tf.dispose(x);
-  decoder.disposeCaches();
-  store.dispose();
-  return { backend, name: c.name, forwardTokens: c.batch * c.seq, trainTokens: c.batch * c.seq, forwardMs, trainMs };
-}
-
-/** Runs the PyTorch peer on the layer cases; null when no Python with torch is found. */
-function runPeer(python: string, device: string, cases: LayerCase[], reps: number): Timing[] | null {
-  if (cases.length === 0) return null;
-  // Relative to the repository root (benchmarks run from there; bundled copies too).
-  const script = 'bench/peer/decoder_layer.py';
-  const spec = JSON.stringify({ cases, device, reps, warmup: 1, threads: 1 });
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? '2', MALLOC_MMAP_THRESHOLD_: '4294967296', MALLOC_TRIM_THRESHOLD_: '4294967296' };
-  const run = spawnSync(python, [script, spec], { encoding: 'utf8', env, timeout: 20 * 60_000 });
-  if (run.status !== 0) {
-    console.error(`peer: ${python} failed (${run.stderr.trim().split('\n').pop() ?? run.status}); skipping PyTorch figures`);
-    return null;
-  }
-  const [header, ...rows] = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  return rows.map((r) => ({ backend: `torch ${header!.torch} ${header!.device} ${header!.dtype}`, name: String(r.name), forwardTokens: Number(r.tokens), trainTokens: Number(r.tokens), forwardMs: Number(r.forward_ms), trainMs: Number(r.train_ms) }));
-}
-
-function findPython(explicit: string | undefined): string | null {
-  const candidates = explicit ? [explicit] : ['/usr/bin/python3', 'python3'];
-  for (const py of candidates) {
-    if (py.startsWith('/') && !existsSync(py)) continue;
-    if (spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0) return py;
-  }
-  return null;
+/** "wasm+BLAS (SkylakeX, 2 threads)" or "wasm" (built-in matmul). */
+function wasmLabel(): string {
+  if (!blasMatMulActive()) return 'wasm';
+  const status = blasStatus();
+  return `wasm+BLAS (${status.core?.split(' ')[0]}, ${status.threads} thread${status.threads === 1 ? '' : 's'})`;
 }
 
 function table(rows: Timing[]): string {
@@ -115,39 +64,82 @@ async function main(): Promise<void> {
       backends: { type: 'string', default: 'wasm,cpu' }, cases: { type: 'string', default: 'tiny,layer-small,layer-0.5b' },
       reps: { type: 'string', default: '5' }, peer: { type: 'string' }, 'peer-device': { type: 'string', default: 'cpu' },
       scale: { type: 'string', default: '1' }, json: { type: 'boolean' }, 'no-peer': { type: 'boolean' },
+      blas: { type: 'string', default: 'on' }, 'blas-threads': { type: 'string', default: '0' }, rounds: { type: 'string', default: '3' },
       'cuda-tf32': { type: 'boolean' }, 'cuda-device': { type: 'string', default: '0' }, 'cuda-driver': { type: 'string', default: 'device' },
     },
   });
   const reps = Number(values.reps);
+  const rounds = Number(values.rounds);
   const wanted = values.cases!.split(',');
   const layers = Object.values(layerCases(Number(values.scale))).filter((c) => wanted.includes(c.name));
-  const rows: Timing[] = [];
-  for (const backend of values.backends!.split(',')) {
-    const name = backend as BackendName;
-    const tf32 = Boolean(values['cuda-tf32']);
-    await selectBackend(name, silentLogger, { cuda: { tf32, device: Number(values['cuda-device']), driver: values['cuda-driver'] === 'host' ? 'host' : 'device' } });
-    const label = backend === 'webgpu' ? `webgpu (${webgpuAdapter()})` : backend === 'cuda' ? `cuda (${cudaDevice()?.name}, ${tf32 ? 'tf32' : 'fp32'})` : backend;
-    // The pure-JS cpu backend is ~50x slower than wasm: one rep keeps the run short.
-    const r = backend === 'cpu' ? 1 : reps;
-    if (wanted.includes('tiny')) rows.push(await runTinyCase(name, label, r));
-    for (const c of layers) rows.push(await runLayer(c, label, r));
-    if (!values.json) console.error(`done: ${label}`);
-  }
+  const threadCounts = values['blas-threads']!.split(',').map(Number);
+  const withBlas = threadCounts.map((threads) => ({ backend: 'wasm', blas: true, threads }));
+  const runs = values.backends!.split(',').flatMap((backend) =>
+    backend !== 'wasm' ? [{ backend, blas: false, threads: 0 }] : values.blas === 'both' ? [...withBlas, { backend, blas: false, threads: 0 }] : values.blas === 'off' ? [{ backend, blas: false, threads: 0 }] : withBlas);
+  const blasLib = process.env.INSTRUCTUE_BLAS_LIB;
   const python = values['no-peer'] ? null : findPython(values.peer);
-  const peer = python ? runPeer(python, values['peer-device']!, layers, reps) : null;
   if (!python && !values['no-peer']) console.error('peer: no Python with torch found (apt-get install -y python3-torch libopenblas0-pthread); PyTorch figures skipped');
-  rows.push(...(peer ?? []));
+  const device = values['peer-device']!;
+  // Rounds interleave our runs and the peer's, so that load from other processes on a shared
+  // machine falls on both sides; each figure is the median over rounds of per-round medians.
+  const ours: Timing[] = [];
+  const theirs: Timing[] = [];
+  let peerOk = python !== null;
+  for (let round = 0; round < rounds; round++) {
+    for (const { backend, blas, threads } of runs) {
+      const name = backend as BackendName;
+      // Through the environment, so the tiny case's own session (which selects the backend from
+      // its config) gets the same choice.
+      if (blas) setEnv('INSTRUCTUE_BLAS_LIB', blasLib);
+      else process.env.INSTRUCTUE_BLAS_LIB = 'none';
+      const tf32 = Boolean(values['cuda-tf32']);
+      await selectBackend(name, silentLogger, { blas: { threads }, cuda: { tf32, device: Number(values['cuda-device']), driver: values['cuda-driver'] === 'host' ? 'host' : 'device' } });
+      const label = backend === 'webgpu' ? `webgpu (${webgpuAdapter()})` : backend === 'cuda' ? `cuda (${cudaDevice()?.name}, ${tf32 ? 'tf32' : 'fp32'})` : backend === 'wasm' ? wasmLabel() : backend;
+      // The pure-JS cpu backend is ~50x slower than wasm: one rep keeps the run short.
+      const r = backend === 'cpu' ? 1 : reps;
+      const mine: Timing[] = [];
+      if (wanted.includes('tiny')) mine.push(await runTinyCase(name, label, r));
+      for (const c of layers) mine.push(await runLayer(c, label, r));
+      ours.push(...mine);
+      console.error(`round ${round + 1}: ${label}: ${mine.map((t) => `${t.name} fwd+bwd ${t.trainMs.toFixed(1)} ms`).join(', ')}`);
+    }
+    if (!peerOk || layers.length === 0) continue;
+    // Every round runs every thread setting; the best per case is chosen on the medians.
+    const peerRuns = runPeer(python!, device, layers, reps, peerSettings(device), (line) => console.error(`round ${round + 1}: ${line}`));
+    if (!peerRuns) {
+      peerOk = false;
+      continue;
+    }
+    for (const run of peerRuns) theirs.push(...run.rows);
+  }
+  const peerRows = peerOk ? bestPerCase(medianOverRounds(theirs)) : [];
+  const rows = [...medianOverRounds(ours), ...peerRows];
   if (values.json) {
-    console.log(JSON.stringify({ rows }, null, 2));
+    console.log(JSON.stringify({ rounds, reps, rows }, null, 2));
     return;
   }
   console.log(table(rows));
   for (const c of layers) {
-    const theirs = peer?.find((r) => r.name === c.name);
-    for (const ours of rows.filter((r) => r.name === c.name && !r.backend.startsWith('torch') && !r.backend.startsWith('cpu'))) {
-      if (theirs) console.log(`${c.name}: ${ours.backend} fwd+bwd is ${(theirs.trainMs / ours.trainMs).toFixed(3)}× PyTorch's throughput (${theirs.backend})`);
+    const peer = peerOk ? rows.find((r) => r.name === c.name && r.backend.startsWith('torch')) : undefined;
+    for (const o of rows.filter((r) => r.name === c.name && !r.backend.startsWith('torch') && !r.backend.startsWith('cpu'))) {
+      if (peer) console.log(`${c.name}: ${o.backend} fwd+bwd is ${(peer.trainMs / o.trainMs).toFixed(3)}× PyTorch's throughput (${peer.backend})`);
     }
   }
+}
+
+/** Per case, the peer setting with the fastest median fwd+bwd. */
+function bestPerCase(rows: Timing[]): Timing[] {
+  const best = new Map<string, Timing>();
+  for (const r of rows) if (!best.has(r.name) || r.trainMs < best.get(r.name)!.trainMs) best.set(r.name, r);
+  return [...best.values()];
+}
+
+/** One row per (backend, case): the median over rounds of forward and train times. */
+function medianOverRounds(rows: Timing[]): Timing[] {
+  const groups = new Map<string, Timing[]>();
+  for (const r of rows) groups.set(`${r.backend}\u0000${r.name}`, [...(groups.get(`${r.backend}\u0000${r.name}`) ?? []), r]);
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return [...groups.values()].map((g) => ({ ...g[0]!, forwardMs: mid(g.map((r) => r.forwardMs)), trainMs: mid(g.map((r) => r.trainMs)) }));
 }
 
 await main();

@@ -3,11 +3,15 @@
  * (prepare, pass 1, gather, loss, pass 2, all-reduce, optimizer), averaged over steps after a
  * warm-up, in one process (world size 1).
  *
- *   node dist/bench/step.js [--backends wasm,cpu] [--steps 10] [--json]
+ *   node dist/bench/step.js [--backends wasm,cpu] [--steps 10] [--blas on|off|both] [--json]
+ *
+ * `--blas both` runs wasm twice: matmuls in the native BLAS ("wasm+BLAS"), then in the built-in
+ * kernel ("wasm"; the other wasm kernel replacements stay).
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { blasMatMulActive } from '../src/backend/blas/install.js';
 import { loadConfig } from '../src/config/load.js';
 import type { BackendName } from '../src/config/schema.js';
 import { silentLogger } from '../src/log.js';
@@ -40,11 +44,23 @@ async function measure(backend: BackendName, train: string, steps: number): Prom
   }
 }
 
-const { values } = parseArgs({ options: { backends: { type: 'string', default: 'wasm,cpu' }, steps: { type: 'string', default: '10' }, json: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { backends: { type: 'string', default: 'wasm,cpu' }, steps: { type: 'string', default: '10' }, blas: { type: 'string', default: 'on' }, json: { type: 'boolean' } } });
 const dir = benchData();
+const blasLib = process.env.INSTRUCTUE_BLAS_LIB;
 try {
   const rows: Row[] = [];
-  for (const b of values.backends!.split(',')) rows.push(await measure(b as BackendName, join(dir, 'train'), b === 'cpu' ? Math.min(3, Number(values.steps)) : Number(values.steps)));
+  for (const b of values.backends!.split(',')) {
+    const steps = b === 'cpu' ? Math.min(3, Number(values.steps)) : Number(values.steps);
+    const variants = b !== 'wasm' ? [true] : values.blas === 'both' ? [true, false] : [values.blas !== 'off'];
+    for (const blas of variants) {
+      // The session selects the backend from its config; the BLAS choice goes through the environment.
+      if (!blas) process.env.INSTRUCTUE_BLAS_LIB = 'none';
+      else if (blasLib === undefined) delete process.env.INSTRUCTUE_BLAS_LIB;
+      else process.env.INSTRUCTUE_BLAS_LIB = blasLib;
+      const row = await measure(b as BackendName, join(dir, 'train'), steps);
+      rows.push(b === 'wasm' && blasMatMulActive() ? { ...row, backend: 'wasm+BLAS' } : row);
+    }
+  }
   if (values.json) console.log(JSON.stringify(rows, null, 2));
   else {
     const keys = Object.keys(rows[0]!.split) as (keyof StepTimings)[];

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what instructue needs on a fresh Debian machine with Node 20 (run as root), then
-# builds it: nats-server from apt when missing, npm packages from the lock file, the TypeScript
-# build. `--with-test-tools` also installs what the test suite drives: Debian's chromium (the
-# dashboard test), kubectl (rendering k8s/; Debian's kubernetes-client when it is missing), g++
+# builds it: nats-server and OpenBLAS (the wasm backend's matmuls, src/backend/blas) from apt
+# when missing, npm packages from the lock file, the TypeScript build. `--with-test-tools` also
+# installs what the test suite drives: Debian's chromium (the dashboard test), kubectl (rendering k8s/; Debian's kubernetes-client when it is missing), g++
 # (the cuda backend's host driver compiles its kernels with it) and NVRTC from Debian non-free
 # (libnvrtc11.2: every cuda kernel source is compiled by the compile test; the non-free
 # component is added to apt's sources for it), Mesa's EGL/GLES (the webgpu test runs Dawn on
@@ -31,6 +31,14 @@ enable_debian_component() {
 if ! command -v nats-server >/dev/null 2>&1; then
   echo "setup: installing nats-server (apt)" >&2
   apt_install nats-server
+fi
+
+# The pthread variant: its threads are set per process (blas_threads); the OpenMP one would
+# also follow OMP_NUM_THREADS. Checked through the linker cache, as the trainer finds it (grep
+# without -q reads all of ldconfig's output: no SIGPIPE under pipefail).
+if ! /sbin/ldconfig -p 2>/dev/null | grep 'libopenblas\.so\.0 ' >/dev/null; then
+  echo "setup: installing OpenBLAS (apt: libopenblas0-pthread)" >&2
+  apt_install libopenblas0-pthread
 fi
 
 if [ "${1:-}" = "--with-test-tools" ]; then

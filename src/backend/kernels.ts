@@ -3,12 +3,14 @@
  * Fills the kernel gaps of the pure-JS backends (research/probe-notes.md §1):
  * - `UnsortedSegmentSum` (the gradient of `gather`) is missing on wasm and takes ~100 s on cpu
  *   for an embedding-sized gradient; we register a plain JS loop for both.
- * - Autodiff of `matMul` produces transposed products, which run 10-40x slower on wasm; the
- *   `BatchMatMul` gradient is re-registered to transpose explicitly and then multiply plainly.
- *   Gradients are registered for all backends at once, so the override decides per call: on
- *   backends other than wasm/cpu (cuda: cuBLAS takes transpose flags for free; webgpu) it
- *   multiplies with transpose flags, exactly tfjs's own gradient, without the extra Transposes.
+ * - Autodiff of `matMul` produces transposed products, which run 10-40x slower in the built-in
+ *   wasm kernel; the `BatchMatMul` gradient is re-registered to transpose explicitly and then
+ *   multiply plainly there (and on cpu). Gradients are registered for all backends at once, so
+ *   the override decides per call: where the matmul takes transposes as flags (wasm with BLAS,
+ *   cuda's cuBLAS, webgpu, tensorflow) it passes the flags, exactly tfjs's own gradient.
+ * The wasm backend's data-movement kernels are replaced in wasm-data-kernels.ts.
  */
+import { blasMatMulActive } from './blas/install.js';
 import { tf } from './tf.js';
 
 type AnyBackend = {
@@ -58,13 +60,24 @@ function transposeLast2(x: tf.Tensor): tf.Tensor {
   return tf.transpose(x, perm);
 }
 
-/** The backends whose transposed matmuls are slow (the explicit transposes pay off there). */
-const EXPLICIT_TRANSPOSE_BACKENDS = new Set(['wasm', 'cpu']);
+let transposeMode: 'auto' | 'explicit' | 'flags' = 'auto';
+
+/** Forces the gradient's transposes one way (benchmarks comparing both); 'auto' is the default. */
+export function setGradientTransposes(mode: 'auto' | 'explicit' | 'flags'): void {
+  transposeMode = mode;
+}
+
+/** Whether transposed products should be explicit copies on the backend running now. */
+function explicitTransposes(): boolean {
+  if (transposeMode !== 'auto') return transposeMode === 'explicit';
+  const backend = tf.getBackend();
+  return backend === 'cpu' || (backend === 'wasm' && !blasMatMulActive());
+}
 
 const mm = (a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean) =>
-  EXPLICIT_TRANSPOSE_BACKENDS.has(tf.getBackend()) ? tf.matMul(ta ? transposeLast2(a) : a, tb ? transposeLast2(b) : b) : tf.matMul(a, b, ta, tb);
+  explicitTransposes() ? tf.matMul(ta ? transposeLast2(a) : a, tb ? transposeLast2(b) : b) : tf.matMul(a, b, ta, tb);
 
-/** BatchMatMul gradient: tfjs-core's math, with explicit transposes on wasm/cpu. */
+/** BatchMatMul gradient (tfjs-core's math), with explicit transposes where they are faster. */
 const batchMatMulGrad: tf.GradConfig = {
   kernelName: 'BatchMatMul',
   inputsToSave: ['a', 'b'],

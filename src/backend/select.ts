@@ -5,12 +5,15 @@
  * then the native TensorFlow bindings (tfjs-node-gpu, then tfjs-node; both optional
  * dependencies that cannot install without libtensorflow), then the wasm backend (SIMD, the
  * CPU default), then pure-JS cpu. A missing native package is one log line, not a crash.
- * Kernel gaps of wasm/cpu are filled before any op runs.
+ * Kernel gaps of wasm/cpu are filled before any op runs; on wasm the matmuls run in a native
+ * BLAS when one is found (backend/blas).
  */
 import { BackendError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { installBlas, type BlasOptions } from './blas/install.js';
 import { installKernelFixes } from './kernels.js';
 import { tf } from './tf.js';
+import { installWasmDataKernels } from './wasm-data-kernels.js';
 import { loadWebgpuBackend } from './webgpu.js';
 import type { BackendName, CudaConfig, WebgpuConfig } from '../config/schema.js';
 import { cudaAbsence, loadCudaBackend } from './cuda/load.js';
@@ -22,6 +25,8 @@ export interface BackendOptions {
   cuda?: Partial<CudaConfig>;
   /** The `webgpu` config section (defaults when absent). */
   webgpu?: { readonly dawn_options?: readonly string[]; readonly feature_level?: WebgpuConfig['feature_level'] };
+  /** The wasm backend's BLAS matmuls (threads from the config key `blas_threads`). */
+  blas?: BlasOptions;
 }
 
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
@@ -89,7 +94,8 @@ export async function selectBackend(requested: BackendName, log: Logger, options
       await loadWasm();
       if (await tf.setBackend('wasm')) {
         await tf.ready();
-        log.info('backend selected', { backend: 'wasm' });
+        installWasmDataKernels();
+        log.info('backend selected', { backend: 'wasm', blas: installBlas(log, options.blas) });
         return 'wasm';
       }
     } catch (err) {

@@ -18,6 +18,7 @@ export type BackendName = 'auto' | 'cuda' | 'tensorflow' | 'wasm' | 'cpu' | 'web
 export interface InstructueConfig {
   name: string;
   backend: BackendName;
+  blas_threads: number;
   cuda: CudaConfig;
   webgpu: WebgpuConfig;
   seed: number;
@@ -41,6 +42,7 @@ function outsideIdentity<T>(section: convict.Schema<T>): convict.Schema<T> {
 export const schema: convict.Schema<InstructueConfig> = {
   name: { doc: 'Name of this run configuration', format: String, default: 'custom', identity: false },
   backend: { doc: 'tfjs backend: auto tries cuda (an NVIDIA GPU through libcuda, cuBLAS and NVRTC) when libcuda loads, then tensorflow (tfjs-node-gpu, tfjs-node), then wasm, then cpu; webgpu (needs the webgpu npm packages, see docs/gpu.md) is used only when named', format: oneOf(['auto', 'cuda', 'tensorflow', 'wasm', 'cpu', 'webgpu']), default: 'auto', env: 'INSTRUCTUE_BACKEND', arg: 'backend', identity: false },
+  blas_threads: { doc: 'Threads of the native BLAS (OpenBLAS) that runs the wasm backend\'s matmuls; 0 = 1 thread when train.exact_sum is on (a multi-threaded GEMM can round differently with another thread count, and the exact sum promises the same bits for any number of local workers), else cores / local workers (or OPENBLAS_NUM_THREADS when set). The library is found through INSTRUCTUE_BLAS_LIB (a file or folder; "none" = built-in kernel), LD_LIBRARY_PATH and the system folders', format: 'nat', default: 0, env: 'INSTRUCTUE_BLAS_THREADS', arg: 'blas-threads', identity: false },
   // Like the backend choice, which GPU and how it runs are not part of a run's identity.
   cuda: outsideIdentity(cudaSchema),
   webgpu: outsideIdentity(webgpuSchema),

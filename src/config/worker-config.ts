@@ -24,6 +24,7 @@ export function workerConfigOf(config: Frozen<WorkerConfig>): WorkerConfig {
   return {
     name: config.name,
     backend: config.backend,
+    blas_threads: config.blas_threads,
     cuda: clone<CudaConfig>(config.cuda),
     webgpu: clone<WebgpuConfig>(config.webgpu),
     seed: config.seed,

@@ -18,6 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LOCAL_WORKERS_ENV } from '../backend/blas/threads.js';
 import type { Logger } from '../log.js';
 
 export interface WorkerPoolOptions {
@@ -42,6 +43,8 @@ export class WorkerPool {
   private next = 0;
   private restarts = 0;
   private stopping = false;
+  /** Workers this pool keeps on the machine: each sizes its BLAS threads by it (cores / target). */
+  private target = 0;
 
   constructor(private readonly opts: WorkerPoolOptions) {
     mkdirSync(opts.logDir, { recursive: true });
@@ -59,6 +62,7 @@ export class WorkerPool {
 
   /** Starts workers until `count` are alive. */
   grow(count: number): void {
+    this.target = count;
     while (this.children.size < count) this.start();
   }
 
@@ -73,7 +77,8 @@ export class WorkerPool {
     const fd = openSync(logFile, 'a');
     const device = this.pickDevice();
     const child = spawn(process.execPath, [BIN, 'worker', '--nats', this.opts.natsUrl, '--job', this.opts.job, '--id', id], {
-      stdio: ['pipe', fd, fd], env: { ...process.env, ...this.opts.env, INSTRUCTUE_EXIT_WITH_PARENT: '1', ...(device !== undefined ? { CUDA_VISIBLE_DEVICES: device } : {}) },
+      stdio: ['pipe', fd, fd],
+      env: { ...process.env, ...this.opts.env, INSTRUCTUE_EXIT_WITH_PARENT: '1', [LOCAL_WORKERS_ENV]: String(this.target), ...(device !== undefined ? { CUDA_VISIBLE_DEVICES: device } : {}) },
     });
     closeSync(fd);
     this.children.set(id, child);

@@ -15,7 +15,7 @@ import type { TabularSchema } from '../data/tabular.js';
 import { CheckpointError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { BuiltModel } from '../model/build.js';
-import { buildRunModel } from './run-model.js';
+import { backendOptionsOf, buildRunModel } from './run-model.js';
 import { parseSafetensors } from '../weights/safetensors.js';
 import { runPaths } from './run-dir.js';
 
@@ -55,7 +55,7 @@ export async function loadTrainedModel(opts: LoadTrainedOptions): Promise<Traine
     loaded = await store.latestValid((step, reason) => opts.log.warn('checkpoint is corrupt, trying the previous one', { step, reason }));
     if (!loaded) throw new CheckpointError('CHECKPOINT_INVALID', `${runDir} has no valid checkpoint`);
   }
-  const backend = await selectBackend(config.backend, opts.log, { cuda: config.cuda, webgpu: config.webgpu });
+  const backend = await selectBackend(config.backend, opts.log, backendOptionsOf(config));
   const tabularSchema = readTabularSchema(findTabularSchema(config.data.train, config.data.tabular_schema));
   const built = await buildRunModel(config, tabularSchema, opts.log);
   const file = join(loaded.location, TRAINABLE_FILE);

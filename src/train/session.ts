@@ -20,7 +20,7 @@ import type { BuiltModel } from '../model/build.js';
 import { encodeContextOf } from '../model/encode-context.js';
 import { openCheckpointStore } from './checkpoint.js';
 import { runPaths } from './run-dir.js';
-import { buildRunModel } from './run-model.js';
+import { backendOptionsOf, buildRunModel } from './run-model.js';
 import { microBatchSize } from './micro-batches.js';
 import { Stepper, type StepConfig } from './step.js';
 import type { TrainState } from './train-state.js';
@@ -65,7 +65,7 @@ export class TrainingSession {
   /** `config`: the run config as a worker knows it (a full config is one too). */
   static async create(config: Frozen<WorkerConfig>, opts: SessionOptions): Promise<TrainingSession> {
     const { log } = opts;
-    const backend = await selectBackend(config.backend, log, { cuda: config.cuda, webgpu: config.webgpu });
+    const backend = await selectBackend(config.backend, log, backendOptionsOf(config));
     if (!config.data.train) throw new ConfigError('data.train is empty: point it at a UserQA folder (e.g. the train/ folder written by instructue synth)');
     const dataset = await Dataset.open(config.data.train, { onInvalid: config.data.on_invalid, log, cacheDir: config.data.cache_dir });
     const tabularSchema = readTabularSchema(findTabularSchema(config.data.train, config.data.tabular_schema));

@@ -29,6 +29,12 @@ export interface LibrarySpec {
   dirs?: readonly string[];
   /** How to supply the library, shown when it is not found (e.g. "apt-get install libopenblas0-pthread"). */
   hint: string;
+  /**
+   * Also search `LD_LIBRARY_PATH`, the linker cache and the system folders (default true). False
+   * limits the search to the library's variable and `dirs`: for a caller that must not pick up
+   * whatever the machine has installed (a test of the not-found path, a pinned deployment).
+   */
+  systemSearch?: boolean;
 }
 
 export interface LibraryCandidate {
@@ -75,9 +81,11 @@ export function libraryCandidates(spec: LibrarySpec, env: NodeJS.ProcessEnv = pr
       } else searchDir(entry, variable);
     }
   };
+  const system = spec.systemSearch ?? true;
   if (spec.envVar) fromEnv(spec.envVar);
-  fromEnv('LD_LIBRARY_PATH');
+  if (system) fromEnv('LD_LIBRARY_PATH');
   for (const dir of spec.dirs ?? []) searchDir(dir, dir);
+  if (!system) return { candidates, searched };
   const cache = linkerCache();
   searched.push('ldconfig -p');
   for (const name of spec.names) {

@@ -37,6 +37,19 @@ describe('finding native libraries', () => {
     assert.ok(searched.includes('ldconfig -p') && searched.includes('/usr/lib/x86_64-linux-gnu'), searched.join('; '));
   });
 
+  it('with systemSearch false, searches only the variable and the extra folders', () => {
+    const env = { FAKE_LIBS: envDir, LD_LIBRARY_PATH: ldDir };
+    const { candidates, searched } = libraryCandidates({ ...spec, systemSearch: false }, env);
+    assert.deepEqual(candidates, [
+      { path: join(envDir, 'libfake.so.1'), from: 'FAKE_LIBS' },
+      { path: join(extra, 'libfake.so.12'), from: extra },
+      { path: join(extra, 'libfake.so.11.2'), from: extra },
+      { path: join(extra, 'libfake.so.9'), from: extra },
+    ]);
+    assert.deepEqual(searched, [`${envDir} (FAKE_LIBS)`, extra]);
+    assert.throws(() => openLibrary({ label: 'libc', names: ['libc.so.6'], hint: 'libc6', systemSearch: false }, (path) => koffi.load(path), {}), /libc not found \(looked for libc\.so\.6 in: nowhere\)/);
+  });
+
   it('opens the first candidate that loads, and names every place and failure when none does', () => {
     const env = { FAKE_LIBS: envDir };
     const opened = openLibrary(spec, (path) => (path.endsWith('.12') ? path : null), env);
