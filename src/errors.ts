@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'WEIGHTS_INVALID'
   | 'CHECKPOINT_INVALID'
   | 'CHECKPOINT_MISMATCH'
+  | 'RUN_LOCKED'
   | 'BACKEND_UNAVAILABLE'
   | 'PROTOCOL_MISMATCH'
   | 'COLLECTIVE_ABORTED'
@@ -69,6 +70,13 @@ export class WeightsError extends InstructueError {
 export class CheckpointError extends InstructueError {
   constructor(code: 'CHECKPOINT_INVALID' | 'CHECKPOINT_MISMATCH', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
+  }
+}
+
+/** Another process trains into this run folder (its lock, RUN/.lock, names the holder). */
+export class RunLockedError extends InstructueError {
+  constructor(message: string) {
+    super('RUN_LOCKED', message);
   }
 }
 

@@ -9,7 +9,7 @@ import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointError } from '../errors.js';
-import { buildManifest, MANIFEST_FILE, stepName, verifyManifest, type CheckpointStore, type LoadedCheckpoint, type Manifest } from './store.js';
+import { assertRequiredFiles, buildManifest, MANIFEST_FILE, stepName, verifyManifest, type CheckpointStore, type LoadedCheckpoint, type Manifest } from './store.js';
 
 const STEP_DIR = /^step-(\d{8})$/;
 
@@ -24,9 +24,11 @@ async function writeDurable(path: string, bytes: Uint8Array | string): Promise<v
 }
 
 export class FsCheckpointStore implements CheckpointStore {
-  constructor(readonly root: string, readonly keepLast: number) {}
+  /** `required`: file names every checkpoint must hold (a manifest lacking one marks it corrupt). */
+  constructor(readonly root: string, readonly keepLast: number, readonly required: readonly string[] = []) {}
 
   async save(step: number, files: Map<string, Uint8Array>): Promise<string> {
+    assertRequiredFiles(step, files, this.required);
     await mkdir(this.root, { recursive: true });
     const final = join(this.root, stepName(step));
     const tmp = join(this.root, `.tmp-${stepName(step)}-${process.pid}`);
@@ -65,14 +67,15 @@ export class FsCheckpointStore implements CheckpointStore {
       throw new CheckpointError('CHECKPOINT_INVALID', `${dir}: unreadable ${MANIFEST_FILE} (${(err as Error).message})`, { cause: err });
     }
     const files = new Map<string, Uint8Array>();
-    for (const name of Object.keys(manifest.files)) {
+    const listed = manifest && typeof manifest.files === 'object' && manifest.files !== null ? Object.keys(manifest.files) : [];
+    for (const name of listed) {
       try {
         files.set(name, new Uint8Array(await readFile(join(dir, name))));
       } catch {
         // reported by verifyManifest as missing
       }
     }
-    const problem = verifyManifest(manifest, files);
+    const problem = verifyManifest(manifest, files, this.required);
     if (problem) throw new CheckpointError('CHECKPOINT_INVALID', `${dir}: ${problem}`);
     if (manifest.step !== step) throw new CheckpointError('CHECKPOINT_INVALID', `${dir}: manifest says step ${manifest.step}`);
     return { step, location: dir, files };

@@ -4,14 +4,16 @@
  * coordinator's replicated last-commit snapshot. Files are copied on save and load.
  */
 import { CheckpointError } from '../errors.js';
-import { buildManifest, stepName, verifyManifest, type CheckpointStore, type LoadedCheckpoint, type Manifest } from './store.js';
+import { assertRequiredFiles, buildManifest, stepName, verifyManifest, type CheckpointStore, type LoadedCheckpoint, type Manifest } from './store.js';
 
 export class MemoryCheckpointStore implements CheckpointStore {
   private readonly saved = new Map<number, { manifest: Manifest; files: Map<string, Uint8Array> }>();
 
-  constructor(readonly keepLast: number) {}
+  /** `required`: file names every checkpoint must hold (a manifest lacking one marks it corrupt). */
+  constructor(readonly keepLast: number, readonly required: readonly string[] = []) {}
 
   async save(step: number, files: Map<string, Uint8Array>): Promise<string> {
+    assertRequiredFiles(step, files, this.required);
     const copy = new Map([...files].map(([k, v]) => [k, v.slice()]));
     this.saved.set(step, { manifest: buildManifest(step, copy), files: copy });
     const steps = await this.steps();
@@ -26,7 +28,7 @@ export class MemoryCheckpointStore implements CheckpointStore {
   async load(step: number): Promise<LoadedCheckpoint> {
     const entry = this.saved.get(step);
     if (!entry) throw new CheckpointError('CHECKPOINT_INVALID', `memory:${stepName(step)}: no such checkpoint`);
-    const problem = verifyManifest(entry.manifest, entry.files);
+    const problem = verifyManifest(entry.manifest, entry.files, this.required);
     if (problem) throw new CheckpointError('CHECKPOINT_INVALID', `memory:${stepName(step)}: ${problem}`);
     return { step, location: `memory:${stepName(step)}`, files: new Map([...entry.files].map(([k, v]) => [k, v.slice()])) };
   }
@@ -40,6 +42,18 @@ export class MemoryCheckpointStore implements CheckpointStore {
       }
     }
     return null;
+  }
+
+  /** Test hook: rewrites the stored manifest of `step` (simulates a damaged MANIFEST.json). */
+  editManifest(step: number, edit: (manifest: Manifest) => void): void {
+    const entry = this.saved.get(step);
+    if (!entry) throw new Error(`no checkpoint at step ${step}`);
+    edit(entry.manifest);
+  }
+
+  /** Test hook: deletes one stored file of `step`. */
+  remove(step: number, file: string): void {
+    this.saved.get(step)?.files.delete(file);
   }
 
   /** Test hook: flips one byte of a stored file (simulates corruption). */

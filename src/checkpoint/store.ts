@@ -2,7 +2,10 @@
  * @module checkpoint/store
  * The checkpoint storage seam. A checkpoint is a set of named files published atomically under
  * a step number, with a manifest of sha256 digests; `latestValid` returns the newest checkpoint
- * whose files match their manifest, skipping (with a warning) any that do not.
+ * whose files match their manifest, skipping (with a warning) any that do not. A store is given
+ * the names every checkpoint must hold (`required`, decided by its user: src/train/checkpoint.ts
+ * for training checkpoints); a manifest is a plain file that can be damaged like any other, so
+ * one that does not list them all marks its checkpoint corrupt rather than passing for complete.
  */
 import { createHash } from 'node:crypto';
 
@@ -15,6 +18,8 @@ export interface LoadedCheckpoint {
 }
 
 export interface CheckpointStore {
+  /** File names every checkpoint of this store must hold (checked on save and on load). */
+  readonly required: readonly string[];
   /** Writes `files` for `step`, publishes them atomically, then keeps only the last `keepLast`. Returns the location. */
   save(step: number, files: Map<string, Uint8Array>): Promise<string>;
   /** Published steps, ascending. */
@@ -49,9 +54,13 @@ export function buildManifest(step: number, files: Map<string, Uint8Array>): Man
   return { format: 'instructue-checkpoint/1', step, files: entries };
 }
 
-/** Null when `files` match `manifest`, else the reason. */
-export function verifyManifest(manifest: Manifest, files: Map<string, Uint8Array>): string | null {
+/** Null when `files` match `manifest` and the manifest lists every `required` file, else the reason. */
+export function verifyManifest(manifest: Manifest, files: Map<string, Uint8Array>, required: readonly string[] = []): string | null {
+  if (manifest === null || typeof manifest !== 'object') return 'the manifest is not a JSON object';
   if (manifest.format !== 'instructue-checkpoint/1') return `unknown manifest format ${JSON.stringify(manifest.format)}`;
+  if (manifest.files === null || typeof manifest.files !== 'object' || Array.isArray(manifest.files)) return 'the manifest has no "files" table';
+  const unlisted = required.filter((name) => !Object.hasOwn(manifest.files, name));
+  if (unlisted.length > 0) return `the manifest does not list ${unlisted.join(', ')} (a checkpoint needs ${required.join(', ')})`;
   for (const [name, entry] of Object.entries(manifest.files)) {
     const bytes = files.get(name);
     if (!bytes) return `file ${name} is missing`;
@@ -59,6 +68,15 @@ export function verifyManifest(manifest: Manifest, files: Map<string, Uint8Array
     if (sha256(bytes) !== entry.sha256) return `file ${name} does not match its sha256 in the manifest`;
   }
   return null;
+}
+
+/**
+ * Our own invariant before a save: the caller hands every required file.
+ * @throws Error naming the missing files (a bug in the caller, not a user problem)
+ */
+export function assertRequiredFiles(step: number, files: Map<string, Uint8Array>, required: readonly string[]): void {
+  const missing = required.filter((name) => !files.has(name));
+  if (missing.length > 0) throw new Error(`checkpoint of step ${step} lacks required file ${missing.join(', ')}; nothing was saved`);
 }
 
 /** `step-00000042` */

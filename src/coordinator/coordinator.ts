@@ -41,6 +41,8 @@ export interface CoordinatorOptions {
   out: string;
   resume: boolean;
   allowConfigChange: boolean;
+  /** Resume even if the training data changed since the checkpoint (--allow-data-change). */
+  allowDataChange?: boolean;
   log: Logger;
   /** Starts or stops worker processes (the local launcher); absent on Kubernetes. */
   scaleWorkers?: (workers: number) => Promise<ControlReply>;
@@ -98,7 +100,7 @@ export class Coordinator {
     this.metrics.startedWithResumes(this.opts.resume || crashed ? (previous?.resumes ?? 0) + 1 : 0);
     if (this.opts.resume || crashed) {
       const why = crashed ? 'a previous coordinator of this job did not finish' : '--resume';
-      const point = await findResumePoint(this.paths, config, this.opts.allowConfigChange, this.log);
+      const point = await findResumePoint(this.paths, config, this.opts.allowConfigChange, this.log, this.opts.allowDataChange ?? false);
       this.history = point.history;
       this.view = initialView(point.start, config.dist.workers, previous?.epoch ?? 0, point.committed, point.checkpoint ? [point.checkpoint] : []);
       this.log.info(point.checkpoint ? 'resuming from checkpoint' : 'no valid checkpoint; starting from step 0', { why, step: point.committed.step, dir: point.checkpoint?.path });

@@ -6,13 +6,13 @@
  * to the chosen step (the steps after it will be recomputed).
  */
 import { existsSync } from 'node:fs';
-import { FsCheckpointStore } from '../checkpoint/fs-store.js';
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import type { MetricsLine } from '../control/status.js';
 import type { Logger } from '../log.js';
 import type { EpochStart } from '../protocol/messages.js';
-import { readCheckpointMeta } from '../train/checkpoint.js';
+import { dataFingerprint } from '../data/fingerprint.js';
+import { checkCheckpointData, openCheckpointStore, readCheckpointMeta } from '../train/checkpoint.js';
 import { readJsonLines, rewindRunLogs, type RunPaths } from '../train/run-dir.js';
 import type { TrainCursor } from '../train/train-state.js';
 import type { CheckpointRef } from './membership.js';
@@ -24,15 +24,16 @@ export interface ResumePoint {
   checkpoint: CheckpointRef | null;
 }
 
-export async function findResumePoint(paths: RunPaths, config: Frozen<InstructueConfig>, allowConfigChange: boolean, log: Logger): Promise<ResumePoint> {
-  const store = new FsCheckpointStore(paths.checkpoints, config.train.keep_last);
-  const logged = existsSync(paths.consumed) ? readJsonLines<{ step: number }>(paths.consumed).reduce((m, l) => Math.max(m, l.step), 0) : Infinity;
+export async function findResumePoint(paths: RunPaths, config: Frozen<InstructueConfig>, allowConfigChange: boolean, log: Logger, allowDataChange = false): Promise<ResumePoint> {
+  const store = openCheckpointStore(paths.checkpoints, config.train.keep_last);
+  // No consumed.jsonl: no step was ever committed, so no checkpoint counts (B6).
+  const logged = existsSync(paths.consumed) ? readJsonLines<{ step: number }>(paths.consumed).reduce((m, l) => Math.max(m, l.step), 0) : 0;
   const loaded = await store.latestValid((step, reason) => log.warn('checkpoint is corrupt, trying the previous one', { step, reason }), logged);
   if (!loaded) {
     rewindRunLogs(paths, 0);
     return { start: { kind: 'fresh' }, committed: { step: 0, cursor: null }, history: [], checkpoint: null };
   }
-  const meta = readCheckpointMeta(loaded, config, allowConfigChange);
+  const meta = checkCheckpointData(loaded, readCheckpointMeta(loaded, config, allowConfigChange), config.data.train ? await dataFingerprint(config.data.train, { cacheDir: config.data.cache_dir, log }) : null, allowDataChange, log);
   const cursor: TrainCursor = { step: meta.step, shards: meta.shards };
   rewindRunLogs(paths, meta.step);
   return {

@@ -17,6 +17,8 @@ export interface RunCoordinatorOptions {
   out: string;
   resume: boolean;
   allowConfigChange: boolean;
+  /** Resume even if the training data changed since the checkpoint (--allow-data-change). */
+  allowDataChange?: boolean;
   log: Logger;
   scaleWorkers?: (workers: number) => Promise<ControlReply>;
   /** Called once the coordinator and its control server listen (e.g. to hook signals). */
@@ -27,7 +29,8 @@ export async function runCoordinator(opts: RunCoordinatorOptions): Promise<JobOu
   const transport = await connectNats(opts.natsUrl, `coordinator-${opts.config.dist.job}`, opts.config, opts.log);
   try {
     const kv = await openJobStore(transport, opts.config.dist.job, opts.log);
-    const coordinator = new Coordinator({ transport, kv, config: opts.config, out: opts.out, resume: opts.resume, allowConfigChange: opts.allowConfigChange, log: opts.log, scaleWorkers: opts.scaleWorkers });
+    const { natsUrl: _url, onReady: _ready, ...coordinatorOptions } = opts;
+    const coordinator = new Coordinator({ transport, kv, ...coordinatorOptions });
     await coordinator.start();
     const server = await serveJob(coordinator, opts.config.control, opts.log);
     try {

@@ -3,12 +3,14 @@
  * Random access to a data set by global sample index 0..size−1 (what virtual shards hand out).
  * Opening builds or loads one index per file (src/data/index-cache.ts) and applies the
  * invalid-record policy; `get` then reads just the asked lines with positioned reads, so memory
- * holds the index (16 bytes per record) and the current batch, never the data.
+ * holds the index (16 bytes per record) and the current batch, never the data. `fingerprint`
+ * says what the data was (src/data/fingerprint.ts), from the indexes already loaded.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { DataError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { fileStem, listDataFiles } from './files.js';
+import { fileFingerprint, fingerprintOf, type DataFingerprint } from './fingerprint.js';
 import { loadIndex, type CachedIndex } from './index-cache.js';
 import { SkipTally, type OnInvalid } from './reader.js';
 import type { Sample } from './types.js';
@@ -36,6 +38,8 @@ export class Dataset {
   readonly size: number;
   /** Invalid records skipped (policy `skip`). */
   readonly skipped: number;
+  /** Record count and per-file name, size, mtime and content hash (what a checkpoint records). */
+  readonly fingerprint: DataFingerprint;
 
   private constructor(
     private readonly parts: FilePart[],
@@ -44,6 +48,7 @@ export class Dataset {
     const last = parts[parts.length - 1];
     this.size = last.start + last.index.lines.length;
     this.skipped = skipped;
+    this.fingerprint = fingerprintOf(parts.map((p) => fileFingerprint(p.file, p.index)));
   }
 
   /**

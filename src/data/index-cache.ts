@@ -5,26 +5,30 @@
  * `.gz` shard is decompressed once into the cache and indexed there; plain files are read in
  * place. A cache entry is keyed by the source file's size and mtime and rebuilt when either
  * changes. Files are written to a temporary name and renamed, so concurrent workers opening the
- * same data either see a complete entry or build their own.
+ * same data either see a complete entry or build their own. The entry also keeps the content
+ * hash taken while indexing, so the data fingerprint (src/data/fingerprint.ts) of a cached data
+ * set costs no read. A corrupt or truncated `.gz` fails with a `DataError` naming the file and
+ * its last complete line.
  *
  * Format of `<name>.idx`: 8 bytes magic `IUEIDX01`, uint32 LE header length, the UTF-8 JSON
- * header (`{version, size, mtimeMs, readSize, count, invalidCount, invalid}`), zero padding to a multiple
- * of 8, then `count` float64 offsets, `count` uint32 line numbers and `count` uint32 lengths (LE).
+ * header (`{version, size, mtimeMs, readSize, count, invalidCount, invalid, sha256}`), zero
+ * padding to a multiple of 8, then `count` float64 offsets, `count` uint32 line numbers and
+ * `count` uint32 lengths (LE).
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants, createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isGzip } from './files.js';
 import { buildLineIndex, type InvalidLine, type LineIndex } from './line-index.js';
+import { gzipDataError, isZlibError } from './lines.js';
 
 const MAGIC = 'IUEIDX01';
-/** Bump when validation rules or the format change, so stale caches are rebuilt. */
-const INDEX_VERSION = 1;
+/** Bump when validation rules or the format change, so stale caches are rebuilt (2: content hash). */
+const INDEX_VERSION = 2;
 
 interface Header {
   version: number;
@@ -35,11 +39,14 @@ interface Header {
   count: number;
   invalidCount: number;
   invalid: InvalidLine[];
+  sha256: string;
 }
 
-/** A file's index and the path random reads go to. */
+/** A file's index, the path random reads go to, and the source file's size and mtime it was built from. */
 export interface CachedIndex extends LineIndex {
   readPath: string;
+  size: number;
+  mtimeMs: number;
 }
 
 /**
@@ -53,16 +60,39 @@ export async function loadIndex(file: string, cacheRoot: string, log: Logger): P
   const idxPath = join(folder, `${basename(file)}.idx`);
   const readPath = isGzip(file) ? join(folder, basename(file).replace(/\.gz$/, '')) : file;
   const cached = readIndexFile(idxPath, size, mtimeMs, readPath);
-  if (cached) return { ...cached, readPath };
+  if (cached) return { ...cached, readPath, size, mtimeMs };
   if (readPath !== file) {
     log.info('decompressing data file for random access', { file, to: readPath });
-    const tmp = `${readPath}.${process.pid}.tmp`;
-    await pipeline(createReadStream(file), createGunzip(), createWriteStream(tmp));
-    renameSync(tmp, readPath);
+    await gunzipFile(file, readPath);
   }
   const index = await buildLineIndex(readPath, file);
   writeIndexFile(idxPath, index, size, mtimeMs, statSync(readPath).size);
-  return { ...index, readPath };
+  return { ...index, readPath, size, mtimeMs };
+}
+
+/**
+ * Decompresses `file` into `to` (via a temp name), counting complete lines as they pass so a
+ * zlib failure becomes the DataError of `file` naming its last complete line.
+ */
+async function gunzipFile(file: string, to: string): Promise<void> {
+  const tmp = `${to}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w');
+  let lines = 0;
+  try {
+    const raw = createReadStream(file, { highWaterMark: 1 << 20 });
+    const gunzip = raw.pipe(createGunzip({ chunkSize: 1 << 20 }));
+    raw.on('error', (err) => gunzip.destroy(err));
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      writeSync(fd, chunk);
+      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+    }
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw isZlibError(err) ? gzipDataError(file, lines, err) : err;
+  }
+  closeSync(fd);
+  renameSync(tmp, to);
 }
 
 function cacheFolder(file: string, cacheRoot: string, log: Logger): string {
@@ -105,12 +135,13 @@ function readIndexFile(path: string, size: number, mtimeMs: number, readPath: st
     lengths: new Uint32Array(bytes(start + n * 12, n * 4)),
     invalidCount: header.invalidCount,
     invalid: header.invalid,
+    sha256: header.sha256,
   };
 }
 
 function writeIndexFile(path: string, index: LineIndex, size: number, mtimeMs: number, readSize: number): void {
   const n = index.lines.length;
-  const header: Header = { version: INDEX_VERSION, size, mtimeMs, readSize, count: n, invalidCount: index.invalidCount, invalid: index.invalid };
+  const header: Header = { version: INDEX_VERSION, size, mtimeMs, readSize, count: n, invalidCount: index.invalidCount, invalid: index.invalid, sha256: index.sha256 };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const start = align8(12 + json.length);
   const buf = Buffer.alloc(start + n * 16);

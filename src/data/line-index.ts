@@ -2,9 +2,11 @@
  * @module data/line-index
  * The random-access index of one data file: for every valid record its line number, byte offset
  * and byte length in the readable (decompressed) file, plus the invalid lines' count and first
- * few reasons. Built by one streaming pass that validates every line, so the invalid-record
- * policy can be applied without reading the file again.
+ * few reasons, and the sha256 of its bytes (the data fingerprint a checkpoint records). Built by
+ * one streaming pass that validates every line and hashes as it reads, so neither the
+ * invalid-record policy nor the fingerprint needs another read of the file.
  */
+import { createHash } from 'node:crypto';
 import { DataError } from '../errors.js';
 import { isBlank, readLines } from './lines.js';
 import { MAX_SKIP_REASONS } from './reader.js';
@@ -27,6 +29,8 @@ export interface LineIndex {
   invalidCount: number;
   /** The first few invalid lines, in file order. */
   invalid: InvalidLine[];
+  /** sha256 (hex) of the readable file's bytes: of the decompressed content for a `.gz`. */
+  sha256: string;
 }
 
 /**
@@ -39,7 +43,8 @@ export async function buildLineIndex(readPath: string, file: string): Promise<Li
   const lengths = new Grow(Uint32Array);
   const invalid: InvalidLine[] = [];
   let invalidCount = 0;
-  for await (const { line, offset, bytes } of readLines(readPath)) {
+  const hash = createHash('sha256');
+  for await (const { line, offset, bytes } of readLines(readPath, { hash })) {
     if (isBlank(bytes)) continue;
     try {
       parseRecordLine(bytes.toString('utf8'), file, line);
@@ -53,7 +58,7 @@ export async function buildLineIndex(readPath: string, file: string): Promise<Li
     offsets.push(offset);
     lengths.push(bytes.length);
   }
-  return { lines: lines.done(), offsets: offsets.done(), lengths: lengths.done(), invalidCount, invalid };
+  return { lines: lines.done(), offsets: offsets.done(), lengths: lengths.done(), invalidCount, invalid, sha256: hash.digest('hex') };
 }
 
 /** The `reason` part of a DataError's `file:line field: reason` message. */

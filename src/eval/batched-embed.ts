@@ -11,11 +11,13 @@
  * 3. per decoder batch and per instruction, the prompt is laid out as InstUE.prepare does and the
  *    record rows are gathered from step 2's vectors, so the decoder is the only per-instruction
  *    cost.
- * Padding is masked, so a record's vector is mathematically independent of its batch; to make it
- * so in floating point too, each record is padded to a multiple of 8 of its own length. The
- * embeddings are then bit-identical for any chunk size, worker count and number of instructions,
- * and equal to one `prepare` per batch (`embedEncoded`, which pads records to the batch's longest)
- * up to float rounding — exactly, where that batch's longest record is a multiple of 8 long.
+ * Padding is masked, so a record's vector is mathematically independent of its batch; each record
+ * is padded to a multiple of 8 of its own length, so the padded lengths do not depend on the
+ * batch either. The embeddings are bit-identical for any number of instructions and any worker
+ * count (workers take whole chunks), and equal, to float rounding, for any chunk or batch size
+ * and to one `prepare` per batch (`embedEncoded`, which pads records to the batch's longest): a
+ * BLAS rounds a GEMM by its shape, and those change the row counts (bit for bit without a BLAS,
+ * INSTRUCTUE_BLAS_LIB=none).
  *
  * Legend: U distinct records, N records of a batch, C encoder width, B batch, D decoder width.
  */
@@ -166,8 +168,8 @@ function encodeDistinctRecords(model: InstructUE, encoded: EncodedSample[], enco
   }
   if (distinct.length === 0) return { unique_UC: null, rowOf };
   // Each record is padded to its length rounded up to a multiple of 8 (PAD_MULTIPLE), whatever
-  // else is in its batch: the wasm kernels round differently for other padded lengths, so this
-  // makes a record's vector a function of the record alone (any chunk, batch, worker count).
+  // else is in its batch: kernels round differently for other padded lengths, so a record's
+  // vector depends on the record and its sub-batch's row count only.
   const padded = (n: number) => Math.min(encoder.dims.maxPositions, Math.ceil(n / PAD_MULTIPLE) * PAD_MULTIPLE);
   const order = distinct.map((_, i) => i).sort((a, b) => padded(distinct[a]!.length) - padded(distinct[b]!.length) || a - b);
   const parts: Tensor[] = [];

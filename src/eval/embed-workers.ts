@@ -3,10 +3,11 @@
  * `embed --workers N`: the users of a data set split across N processes (tfjs on wasm is single
  * threaded, so processes are how embedding uses more cores). The parent indexes the data once
  * (the random-access index, src/data/dataset.ts, cached beside the data for the children), gives
- * each child a contiguous range of samples cut at decoder-batch boundaries, and joins their rows
- * in sample order. Every decoder batch is then the same batch it would be in one process, and
- * the encoder pads each record on its own (src/eval/batched-embed.ts), so the result is
- * bit-identical to `--workers 1`. A failing child stops the others (by their pids) and its typed error is
+ * each child a contiguous range of samples cut at chunk boundaries, and joins their rows in
+ * sample order. Every chunk, and so every encoder GEMM and decoder batch, is then the one it
+ * would be in one process, so the result is bit-identical to `--workers 1`. (Cutting at decoder
+ * batches only is not enough: the encoder groups a chunk's distinct records, and a BLAS rounds a
+ * GEMM by its shape.) A failing child stops the others (by their pids) and its typed error is
  * rethrown here.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -63,7 +64,7 @@ function fromWire(w: WireError): Error {
   return err;
 }
 
-/** Contiguous sample ranges for `workers` processes, cut at multiples of `unit` (the decoder batch). */
+/** Contiguous sample ranges for `workers` processes, cut at multiples of `unit` (the chunk). */
 export function workerRanges(size: number, unit: number, workers: number): Array<[number, number]> {
   const units = Math.ceil(size / unit);
   return Array.from({ length: workers }, (_, w): [number, number] => [
@@ -72,15 +73,18 @@ export function workerRanges(size: number, unit: number, workers: number): Array
   ]).filter(([a, b]) => b > a);
 }
 
-/** Embeds in child processes; returns one file per job and the checkpoint the children used. */
-export async function embedInWorkers(opts: WorkerEmbedOptions): Promise<{ files: EmbeddingsFile[]; checkpoint: string }> {
+/**
+ * Embeds in child processes; returns one file per job, the checkpoint the children used and how
+ * many processes ran (fewer than asked when the data holds fewer chunks than workers).
+ */
+export async function embedInWorkers(opts: WorkerEmbedOptions): Promise<{ files: EmbeddingsFile[]; checkpoint: string; processes: number }> {
   if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new UsageError(`--workers must be a positive integer; got ${opts.workers}`);
   const chunk = Math.max(1, Math.round(opts.chunk / opts.batch)) * opts.batch;
   const ds = await Dataset.open(opts.data, { onInvalid: opts.onInvalid });
   const size = ds.size;
   await ds.close();
   if (size === 0) throw new ConfigError(`${opts.data} holds no records to embed`);
-  const ranges = workerRanges(size, opts.batch, opts.workers);
+  const ranges = workerRanges(size, chunk, opts.workers);
   const done = ranges.map(() => 0);
   const children: ChildProcess[] = [];
   const stopAll = () => {
@@ -129,7 +133,7 @@ export async function embedInWorkers(opts: WorkerEmbedOptions): Promise<{ files:
       }
       return { embeddings, n, d, userIds: parts.flatMap((p) => p.userIds) };
     });
-    return { files, checkpoint: results[0]?.checkpoint ?? '' };
+    return { files, checkpoint: results[0]?.checkpoint ?? '', processes: ranges.length };
   } catch (err) {
     stopAll();
     throw err;

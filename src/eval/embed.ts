@@ -20,8 +20,10 @@ import type { InstructionTokens } from './instruction-tokens-file.js';
 
 export interface EmbedOptions {
   context: EncodeContext;
-  /** Samples per forward pass (default 32); results do not depend on it. */
+  /** Samples per forward pass (default 32); results depend on it only to float rounding. */
   batch?: number;
+  /** Samples whose records are encoded together (default 256); the same rounding note. */
+  chunk?: number;
   /** Replaces each record's instruction (null = none); undefined keeps the records' own. */
   instruction?: string | null;
   /** Learned instruction vectors [k, D] (tune-instruction). */
@@ -49,7 +51,7 @@ export function embedEncoded(model: InstructUE, encoded: EncodedSample[], instru
  */
 export async function embedUsers(model: InstructUE, samples: AsyncIterable<Sample> | Iterable<Sample>, opts: EmbedOptions): Promise<EmbeddingsFile> {
   const [file] = await embedMany(model, samples, {
-    context: opts.context, batch: opts.batch, onProgress: opts.onProgress,
+    context: opts.context, batch: opts.batch, chunk: opts.chunk, onProgress: opts.onProgress,
     jobs: [{ instruction: opts.instruction, instructionTokens: opts.instructionTokens }],
   });
   return file!;

@@ -9,10 +9,13 @@ import { loadConfig, type Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import type { Coordinator, JobOutcome } from '../coordinator/coordinator.js';
 import { runCoordinator } from '../coordinator/run.js';
+import { checkLocalWorkers, checkMemory, LAUNCHER_BYTES } from '../train/preflight.js';
+import { acquireRunLock } from '../train/run-lock.js';
 import { natsAuth } from '../transport/nats-credentials.js';
 import { startNatsServer } from '../transport/nats-server.js';
 import type { Logger } from '../log.js';
 import { WorkerFailedError } from '../errors.js';
+import { checkRunLengthBudget } from '../train/length-check.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface LocalClusterOptions {
@@ -23,6 +26,10 @@ export interface LocalClusterOptions {
   natsUrl: string;
   resume: boolean;
   allowConfigChange: boolean;
+  /** Refuse to start when a length budget cuts more than 1 % of the records (else a warning). */
+  failOnTruncation?: boolean;
+  /** Resume even if the training data changed (--allow-data-change). */
+  allowDataChange?: boolean;
   log: Logger;
   /** Called when the coordinator is up (the CLI draws its progress from it; tests reach the pool and coordinator). */
   onReady?: (cluster: LocalCluster) => void | Promise<void>;
@@ -34,10 +41,28 @@ export interface LocalCluster {
   controlUrl: string;
 }
 
+/**
+ * Runs the local cluster after the preflight (worker count, memory of all local workers) and
+ * holding the run folder's lock (RUN/.lock) throughout; the coordinator runs in this process, so
+ * this is the one place the lock is taken. Nothing starts when either refuses.
+ * @throws ConfigError (preflight), RunLockedError
+ */
 export async function trainCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
+  checkLocalWorkers(opts.config, opts.workers);
+  await checkMemory(opts.config, { processes: opts.workers, worldSize: opts.workers, extraBytes: LAUNCHER_BYTES, log: opts.log });
+  const lock = acquireRunLock(opts.out, { log: opts.log });
+  try {
+    return await runCluster(opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
   const { log } = opts;
   // Validated again with the worker count, so `--workers` above data.virtual_shards fails here.
   const config = loadConfig({ object: opts.config, overrides: { 'dist.workers': opts.workers }, env: {} });
+  await checkRunLengthBudget(config, log, { failOnTruncation: opts.failOnTruncation ?? false });
   // With credentials configured (dist.nats_*), the server requires them too.
   const nats = opts.natsUrl ? null : await startNatsServer({ jetstream: true, auth: natsAuth(config.dist), log });
   const natsUrl = opts.natsUrl || nats!.url;
@@ -56,8 +81,13 @@ export async function trainCluster(opts: LocalClusterOptions): Promise<JobOutcom
     log.info('local cluster starting', { nats: natsUrl, workers: opts.workers, out: opts.out });
     const outcome = await runCoordinator({
       config,
-      natsUrl, out: opts.out, resume: opts.resume, allowConfigChange: opts.allowConfigChange, log,
+      natsUrl, out: opts.out, resume: opts.resume, allowConfigChange: opts.allowConfigChange, allowDataChange: opts.allowDataChange ?? false, log,
       scaleWorkers: async (n) => {
+        try {
+          checkLocalWorkers(config, n);
+        } catch (err) {
+          return { ok: false, message: (err as Error).message };
+        }
         pool.grow(n);
         return { ok: true, message: `${n} workers wanted; ${pool.alive.length} running` };
       },

@@ -5,16 +5,21 @@
  * - `trainable.safetensors`: every trainable tensor by canonical name (F32),
  * - `optimizer.safetensors`: AdamW moments `exp_avg.<name>` / `exp_avg_sq.<name>` (F32),
  * - `state.json` (`CheckpointMeta`): step, LR schedule, shard cursors, RNG seed, world size,
- *   the run-identity hash and the last metrics.
- * `readCheckpointMeta` is the one place that refuses a checkpoint of another run configuration;
- * `decodeCheckpoint` turns the files into the `TrainState` of a model's parameter layout.
- * Storage (atomic publish, manifests, keep-last-k) is `src/checkpoint/`'s business.
+ *   the run-identity hash, the data fingerprint and the last metrics.
+ * `readCheckpointMeta` is the one place that refuses a checkpoint of another run configuration,
+ * `checkCheckpointData` the one place that refuses one of other data (single process and
+ * coordinator alike); `decodeCheckpoint` turns the files into the `TrainState` of a model's
+ * parameter layout. Storage (atomic publish, manifests, keep-last-k) is `src/checkpoint/`'s
+ * business; `openCheckpointStore` tells it which files a checkpoint must hold.
  */
+import { FsCheckpointStore } from '../checkpoint/fs-store.js';
 import type { CheckpointStore, LoadedCheckpoint } from '../checkpoint/store.js';
 import type { Frozen } from '../config/load.js';
 import type { WorkerConfig } from '../config/worker-config.js';
-import type { ShardState } from '../data/shards.js';
+import { describeDataChange, type DataFingerprint } from '../data/fingerprint.js';
+import { VirtualShards, type ShardState } from '../data/shards.js';
 import { CheckpointError } from '../errors.js';
+import type { Logger } from '../log.js';
 import { parseSafetensors, serializeSafetensors, type HostTensor } from '../weights/safetensors.js';
 import type { FlatLayout } from './flat.js';
 import { runIdentityHash } from '../config/identity.js';
@@ -25,6 +30,13 @@ export const TRAINABLE_FILE = 'trainable.safetensors';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
 export const STATE_FILE = 'state.json';
 const FORMAT = 'instructue-train-state/1';
+/** Every training checkpoint holds these (the store marks one whose manifest lacks any as corrupt). */
+export const CHECKPOINT_FILES: readonly string[] = [TRAINABLE_FILE, OPTIMIZER_FILE, STATE_FILE];
+
+/** The run folder's checkpoint store (RUN/checkpoints), requiring the files of a training checkpoint. */
+export function openCheckpointStore(dir: string, keepLast: number): FsCheckpointStore {
+  return new FsCheckpointStore(dir, keepLast, CHECKPOINT_FILES);
+}
 
 /** `state.json`: everything of a checkpoint except the tensors. */
 export interface CheckpointMeta {
@@ -36,6 +48,8 @@ export interface CheckpointMeta {
   shards: ShardState;
   rng: { seed: number };
   worldSize: number;
+  /** The training data the data position was drawn from (absent in checkpoints older than it). */
+  data?: DataFingerprint;
   /** Wall-clock of the save (informational). */
   savedAt: string;
   lastMetrics: Record<string, number | null> | null;
@@ -45,6 +59,8 @@ export interface CheckpointContext {
   config: Frozen<WorkerConfig>;
   schedule: ScheduleConfig;
   worldSize: number;
+  /** The session's data set (`Dataset.fingerprint`). */
+  data: DataFingerprint;
   metrics: Record<string, number | null> | null;
 }
 
@@ -52,7 +68,7 @@ export interface CheckpointContext {
 export function checkpointMeta(state: TrainState, ctx: CheckpointContext): CheckpointMeta {
   return {
     format: FORMAT, step: state.cursor.step, configHash: runIdentityHash(ctx.config), schedule: ctx.schedule,
-    shards: state.cursor.shards, rng: { seed: ctx.config.seed }, worldSize: ctx.worldSize,
+    shards: state.cursor.shards, rng: { seed: ctx.config.seed }, worldSize: ctx.worldSize, data: ctx.data,
     savedAt: new Date().toISOString(), lastMetrics: ctx.metrics,
   };
 }
@@ -94,6 +110,40 @@ export function readCheckpointMeta(loaded: LoadedCheckpoint, config: Frozen<Work
     );
   }
   return meta;
+}
+
+/**
+ * Refuses to resume from a checkpoint whose data set differs from `current` (files added,
+ * removed or changed, or another record count) unless `allowDataChange`; the message says what
+ * changed. Allowed, the checkpoint's data position is kept when the record count is the same,
+ * and restarts at the next epoch when it is not (cursors of the old count mean nothing for the
+ * new one). `current` null: this process sees no training data (a coordinator without
+ * data.train), so nothing can be compared. Returns the meta to resume from. @throws CheckpointError
+ */
+export function checkCheckpointData(loaded: LoadedCheckpoint, meta: CheckpointMeta, current: DataFingerprint | null, allowDataChange: boolean, log: Logger): CheckpointMeta {
+  if (current === null) {
+    log.warn('no training data configured here (data.train is empty); the checkpoint\'s data fingerprint is not checked', { checkpoint: loaded.location });
+    return meta;
+  }
+  const change = meta.data
+    ? describeDataChange(meta.data, current)
+    : meta.shards.numSamples !== current.count ? `records ${meta.shards.numSamples} → ${current.count}` : null;
+  if (!meta.data) log.warn('checkpoint has no data fingerprint (written by an older version); only the record count is compared', { checkpoint: loaded.location });
+  if (change === null) return meta;
+  if (!allowDataChange) {
+    throw new CheckpointError(
+      'CHECKPOINT_MISMATCH',
+      `the training data changed since ${loaded.location} was written (${change}). Its data position (epoch order, shard cursors) belongs to the old data, so resuming would use some samples twice and others never. Resume with the original data, or pass --allow-data-change to continue on the new data anyway.`,
+    );
+  }
+  if (meta.shards.numSamples === current.count) {
+    log.warn('training data changed; continuing with the checkpoint\'s data position (--allow-data-change)', { checkpoint: loaded.location, change });
+    return { ...meta, data: current };
+  }
+  const old = meta.shards;
+  const shards = VirtualShards.fromState({ ...new VirtualShards({ numSamples: current.count, virtualShards: old.virtualShards, seed: old.seed }).toState(), epoch: old.epoch + 1 }).toState();
+  log.warn('training data changed its record count; the data position restarts at the next epoch (--allow-data-change)', { checkpoint: loaded.location, change, epoch: shards.epoch });
+  return { ...meta, data: current, shards };
 }
 
 /** Parses and checks a checkpoint's state.json (no run-identity check: see `readCheckpointMeta`). @throws CheckpointError */

@@ -40,7 +40,7 @@ export class Checkpointer {
     const started = performance.now();
     const state = session.state();
     const { path, bytes } = await saveCheckpoint(session.checkpoints, session.stepper.layout, state, {
-      config: session.config, schedule: session.stepper.config.schedule, worldSize: opts.worldSize, metrics,
+      config: session.config, schedule: session.stepper.config.schedule, worldSize: opts.worldSize, data: session.dataset.fingerprint, metrics,
     });
     const saveMs = performance.now() - started;
     opts.log.info('checkpoint saved', { step: state.cursor.step, dir: path, bytes, ms: Math.round(saveMs) });

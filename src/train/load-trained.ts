@@ -7,8 +7,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { selectBackend, type ActiveBackend } from '../backend/select.js';
-import { FsCheckpointStore } from '../checkpoint/fs-store.js';
-import { TRAINABLE_FILE } from './checkpoint.js';
+import { openCheckpointStore, TRAINABLE_FILE } from './checkpoint.js';
 import { loadConfig, type Frozen } from '../config/load.js';
 import type { BackendName, InstructueConfig } from '../config/schema.js';
 import { findTabularSchema, readTabularSchema } from '../data/tabular-file.js';
@@ -16,7 +15,7 @@ import type { TabularSchema } from '../data/tabular.js';
 import { CheckpointError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { BuiltModel } from '../model/build.js';
-import { buildRunModel } from './run-model.js';
+import { backendOptionsOf, buildRunModel } from './run-model.js';
 import { parseSafetensors } from '../weights/safetensors.js';
 import { runPaths } from './run-dir.js';
 
@@ -46,7 +45,7 @@ export async function loadTrainedModel(opts: LoadTrainedOptions): Promise<Traine
   const configFile = runPaths(runDir).config;
   if (!existsSync(configFile)) throw new UsageError(`${configFile} not found: --run must be a folder written by instructue train (a checkpoint must sit in RUN/checkpoints/)`);
   const config = loadConfig({ file: configFile, overrides: opts.backend ? { backend: opts.backend } : {}, env: {} });
-  const store = new FsCheckpointStore(runPaths(runDir).checkpoints, 0);
+  const store = openCheckpointStore(runPaths(runDir).checkpoints, 0);
   let loaded;
   if (opts.checkpoint) {
     const m = STEP_DIR.exec(basename(opts.checkpoint));
@@ -56,7 +55,7 @@ export async function loadTrainedModel(opts: LoadTrainedOptions): Promise<Traine
     loaded = await store.latestValid((step, reason) => opts.log.warn('checkpoint is corrupt, trying the previous one', { step, reason }));
     if (!loaded) throw new CheckpointError('CHECKPOINT_INVALID', `${runDir} has no valid checkpoint`);
   }
-  const backend = await selectBackend(config.backend, opts.log, { cuda: config.cuda, webgpu: config.webgpu });
+  const backend = await selectBackend(config.backend, opts.log, backendOptionsOf(config));
   const tabularSchema = readTabularSchema(findTabularSchema(config.data.train, config.data.tabular_schema));
   const built = await buildRunModel(config, tabularSchema, opts.log);
   const file = join(loaded.location, TRAINABLE_FILE);

@@ -7,9 +7,12 @@
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { decodeCheckpoint, readCheckpointMeta } from './checkpoint.js';
+import { checkCheckpointData, decodeCheckpoint, readCheckpointMeta } from './checkpoint.js';
 import { Checkpointer } from './checkpointer.js';
 import { LocalComm } from './comm.js';
+import { checkLengthBudget } from './length-check.js';
+import { checkMemory } from './preflight.js';
+import { acquireRunLock } from './run-lock.js';
 import { appendJsonLine, ensureRunDir, rewindRunLogs, runPaths, writeRunConfig, type RunPaths } from './run-dir.js';
 import { TrainingSession } from './session.js';
 import type { StepResult } from './step.js';
@@ -20,6 +23,8 @@ export interface LocalTrainOptions {
   out: string;
   resume: boolean;
   allowConfigChange: boolean;
+  /** Resume even if the training data changed since the checkpoint (--allow-data-change). */
+  allowDataChange?: boolean;
   log: Logger;
   /** Called after every step (the CLI draws its progress line from it). */
   onStep?: (done: StepDone, totalSteps: number) => void;
@@ -27,6 +32,8 @@ export interface LocalTrainOptions {
   onStart?: (step: number, totalSteps: number) => void;
   /** Checked after every step; true = checkpoint and stop. */
   shouldStop?: () => boolean;
+  /** Refuse to train when a length budget cuts more than 1 % of the records (else it is a warning). */
+  failOnTruncation?: boolean;
 }
 
 export interface LocalTrainResult {
@@ -43,20 +50,35 @@ async function restore(session: TrainingSession, paths: RunPaths, opts: LocalTra
     opts.log.info('no checkpoint to resume from; starting fresh', { dir: paths.checkpoints });
     return 0;
   }
-  const meta = readCheckpointMeta(loaded, opts.config, opts.allowConfigChange);
+  const meta = checkCheckpointData(loaded, readCheckpointMeta(loaded, opts.config, opts.allowConfigChange), session.dataset.fingerprint, opts.allowDataChange ?? false, opts.log);
   session.load(decodeCheckpoint(session.stepper.layout, loaded, meta));
   rewindRunLogs(paths, meta.step);
   opts.log.info('resumed', { step: meta.step, from: loaded.location });
   return meta.step;
 }
 
+/**
+ * Trains into `opts.out` after the memory preflight, holding its run folder lock (RUN/.lock)
+ * throughout. @throws ConfigError (preflight), RunLockedError
+ */
 export async function trainLocal(opts: LocalTrainOptions): Promise<LocalTrainResult> {
+  await checkMemory(opts.config, { processes: 1, worldSize: 1, log: opts.log });
+  const lock = acquireRunLock(opts.out, { log: opts.log });
+  try {
+    return await trainLocked(opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(opts: LocalTrainOptions): Promise<LocalTrainResult> {
   const { config, log } = opts;
   const paths = runPaths(opts.out);
   ensureRunDir(paths);
   writeRunConfig(paths, config);
   const session = await TrainingSession.create(config, { runDir: opts.out, log });
   try {
+    await checkLengthBudget({ config, dataset: session.dataset, encodeContext: session.encodeContext, decoderTokenizer: session.built.decoderTokenizer }, log, { failOnTruncation: opts.failOnTruncation ?? false });
     const start = opts.resume ? await restore(session, paths, opts) : 0;
     const total = config.train.steps;
     opts.onStart?.(start, total);

@@ -6,7 +6,7 @@
  * `state()` / `load()` are the one way in and out of its `TrainState`.
  */
 import { selectBackend, type ActiveBackend } from '../backend/select.js';
-import { FsCheckpointStore } from '../checkpoint/fs-store.js';
+import type { FsCheckpointStore } from '../checkpoint/fs-store.js';
 import type { Frozen } from '../config/load.js';
 import type { WorkerConfig } from '../config/worker-config.js';
 import { encodeSample, type EncodeContext } from '../data/collate.js';
@@ -18,8 +18,9 @@ import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { BuiltModel } from '../model/build.js';
 import { encodeContextOf } from '../model/encode-context.js';
+import { openCheckpointStore } from './checkpoint.js';
 import { runPaths } from './run-dir.js';
-import { buildRunModel } from './run-model.js';
+import { backendOptionsOf, buildRunModel } from './run-model.js';
 import { microBatchSize } from './micro-batches.js';
 import { Stepper, type StepConfig } from './step.js';
 import type { TrainState } from './train-state.js';
@@ -67,14 +68,14 @@ export class TrainingSession {
   /** `config`: the run config as a worker knows it (a full config is one too). */
   static async create(config: Frozen<WorkerConfig>, opts: SessionOptions): Promise<TrainingSession> {
     const { log } = opts;
-    const backend = await selectBackend(config.backend, log, { cuda: config.cuda, webgpu: config.webgpu });
+    const backend = await selectBackend(config.backend, log, backendOptionsOf(config));
     if (!config.data.train) throw new ConfigError('data.train is empty: point it at a UserQA folder (e.g. the train/ folder written by instructue synth)');
     const dataset = await Dataset.open(config.data.train, { onInvalid: config.data.on_invalid, log, cacheDir: config.data.cache_dir });
     const tabularSchema = readTabularSchema(findTabularSchema(config.data.train, config.data.tabular_schema));
     const built = await buildRunModel(config, tabularSchema, log);
     const encodeContext = encodeContextOf(config, built, tabularSchema);
     const stepper = new Stepper(built.model, stepConfigOf(config));
-    const checkpoints = new FsCheckpointStore(runPaths(opts.runDir).checkpoints, config.train.keep_last);
+    const checkpoints = openCheckpointStore(runPaths(opts.runDir).checkpoints, config.train.keep_last);
     const session = new TrainingSession(config, backend, built, dataset, encodeContext, stepper, checkpoints);
     log.info('training session ready', { backend, samples: dataset.size, skipped: dataset.skipped, trainable: stepper.layout.total });
     return session;

@@ -25,6 +25,7 @@ import type { NatsClientSettings } from '../transport/nats-credentials.js';
 import type { Transport } from '../transport/transport.js';
 import { TransportError } from '../transport/transport.js';
 import { loadWorkerConfig } from '../config/worker-config.js';
+import { checkMemory } from '../train/preflight.js';
 import { TrainingSession } from '../train/session.js';
 import { EpochRunner, type EpochFlags } from './epoch-runner.js';
 import { EventSender } from './event-sender.js';
@@ -265,7 +266,10 @@ export class WorkerAgent {
     const key = JSON.stringify({ config, runDir });
     if (this.session && key === this.sessionKey) return this.session;
     await this.session?.close();
-    this.session = await TrainingSession.create(loadWorkerConfig(config, this.opts.backend), { runDir, log: this.opts.log });
+    const workerConfig = loadWorkerConfig(config, this.opts.backend);
+    // A worker pod (Kubernetes) has no launcher that checked its memory: one process, one rank.
+    await checkMemory(workerConfig, { processes: 1, worldSize: 1, log: this.opts.log });
+    this.session = await TrainingSession.create(workerConfig, { runDir, log: this.opts.log });
     this.sessionKey = key;
     return this.session;
   }

@@ -4,19 +4,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { FsCheckpointStore } from '../../src/checkpoint/fs-store.js';
-import { stepName } from '../../src/checkpoint/store.js';
+import { MANIFEST_FILE, stepName, type Manifest } from '../../src/checkpoint/store.js';
 import { runCheckpointStoreContract } from './store.contract.js';
 
-runCheckpointStoreContract('filesystem', async (keepLast) => {
+runCheckpointStoreContract('filesystem', async ({ keepLast, required }) => {
   const root = await mkdtemp(join(tmpdir(), 'ckpt-'));
+  const dir = (step: number) => join(root, 'checkpoints', stepName(step));
   return {
-    store: new FsCheckpointStore(join(root, 'checkpoints'), keepLast),
+    store: new FsCheckpointStore(join(root, 'checkpoints'), keepLast, required),
     async corrupt(step, file) {
       const path = join(root, 'checkpoints', stepName(step), file);
       const bytes = await readFile(path);
       bytes[3] = bytes[3]! ^ 0x01;
       await writeFile(path, bytes);
     },
+    async editManifest(step, edit) {
+      const path = join(dir(step), MANIFEST_FILE);
+      const manifest = JSON.parse(await readFile(path, 'utf8')) as Manifest;
+      edit(manifest);
+      await writeFile(path, JSON.stringify(manifest, null, 2));
+    },
+    remove: (step, file) => rm(join(dir(step), file)),
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
 });

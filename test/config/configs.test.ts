@@ -60,7 +60,7 @@ describe('configs', () => {
 
   it('counts every key in the run identity unless the schema says identity: false', () => {
     const outside = schemaLeaves().filter((l) => l.identity === false).map((l) => l.key);
-    assert.deepEqual(outside.filter((k) => !/^(dist|control|cuda|webgpu)\./.test(k)), ['name', 'backend', 'blas_threads', 'data.eval', 'data.cache_dir', 'train.checkpoint_every', 'train.keep_last', 'train.log_every']);
+    assert.deepEqual(outside.filter((k) => !/^(dist|control|cuda|webgpu)\./.test(k)), ['name', 'backend', 'blas_threads', 'data.eval', 'data.cache_dir', 'train.checkpoint_every', 'train.keep_last', 'train.log_every', 'train.memory_check', 'train.memory_limit_mb']);
     const base = loadConfig({ env: {} });
     const same = loadConfig({ overrides: { 'train.checkpoint_every': 3, 'dist.workers': 4, backend: 'cpu', blas_threads: 1, 'cuda.tf32': true, 'data.eval': 'elsewhere' }, env: {} });
     assert.equal(runIdentityHash(same), runIdentityHash(base));

@@ -100,16 +100,25 @@ describe('distributed run lifecycle (CLI processes)', () => {
     }
   });
 
-  it('a worker that exits with a data error (code 2) is not restarted: the launcher exits 2 with its message', async () => {
+  it('bad data fails the launcher at once with a message naming the folder (it never waits for workers)', async () => {
     // data.dir holds train/ and eval/ but no .jsonl of its own.
-    const run = join(root, 'bad-data');
-    const started = Date.now();
-    const launcher = spawn(process.execPath, [bin, 'train', '--workers', '1', '--config', 'configs/tiny.json', '--out', run, '--data', data.dir, '--json', ...FAST_FAULTS], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, INSTRUCTUE_LOG_LEVEL: 'warn' } });
+    const launcher = spawn(process.execPath, [bin, 'train', '--workers', '1', '--config', 'configs/tiny.json', '--out', join(root, 'bad-data'), '--data', data.dir, '--json', ...FAST_FAULTS], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, INSTRUCTUE_LOG_LEVEL: 'warn' } });
     let stderr = '';
     launcher.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     assert.equal(await exited(launcher), 2, stderr);
-    assert.ok(Date.now() - started < 60_000, 'it does not wait for workers that cannot start');
-    assert.match(stderr, /instructue: worker w0 exited with a usage, config or data error \(code 2\): .*\.jsonl/);
+    assert.match(stderr, new RegExp(`instructue: .*${data.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*\\.jsonl`));
+  });
+
+  it('a worker that exits with a usage error (code 2) is not restarted: the launcher exits 2 with its message', async () => {
+    // Only the worker selects a backend: tfjs-node is not installed here, so "tensorflow" fails there.
+    const run = join(root, 'bad-backend');
+    const started = Date.now();
+    const launcher = spawn(process.execPath, [bin, 'train', '--workers', '1', '--config', 'configs/tiny.json', '--out', run, '--data', data.train, '--json', ...FAST_FAULTS.filter((a) => a !== '--backend' && a !== 'wasm'), '--backend', 'tensorflow'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, INSTRUCTUE_LOG_LEVEL: 'warn' } });
+    let stderr = '';
+    launcher.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    assert.equal(await exited(launcher), 2, stderr);
+    assert.ok(Date.now() - started < 60_000, 'it does not wait for a worker that cannot start');
+    assert.match(stderr, /instructue: worker w0 exited with a usage, config or data error \(code 2\): .*backend "tensorflow" is not available/);
     assert.doesNotMatch(stderr, /starting a replacement/);
   });
 });

@@ -49,7 +49,10 @@ for (const file of ['docker/Dockerfile.cpu', 'docker/Dockerfile.gpu', 'docker/Do
       if (file.endsWith('cpu')) {
         assert.match(stages[0]!.from, /^node:20-bookworm-slim$/);
         assert.match(final.from, /^node:20-bookworm-slim$/);
-        assert.match(runs, /npm ci --omit=dev --omit=optional/);
+        assert.match(runs, /npm ci --omit=dev --ignore-scripts/);
+        assert.doesNotMatch(runs, /--omit=optional/, "koffi's prebuilt addon (the BLAS path) is an optional dependency");
+        assert.match(runs, /apt-get install -y --no-install-recommends libopenblas0-pthread/);
+        assert.match(runs, /rm -rf node_modules\/@tensorflow\/tfjs-node node_modules\/@tensorflow\/tfjs-node-gpu/);
         assert.match(env, /INSTRUCTUE_BACKEND=wasm/);
       } else if (file.endsWith('Dockerfile.gpu')) {
         assert.match(final.from, /^nvidia\/cuda:1[2-9]\.\d+\.\d+-runtime-ubuntu\d+\.\d+$/, 'the cuda backend needs a CUDA runtime image (cuBLAS + NVRTC)');

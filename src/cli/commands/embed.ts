@@ -43,7 +43,8 @@ Writes one user embedding per record of FILE (the hidden state at <USER>) as saf
   --instructions-file F      the same from JSON: {"name": "text" or null, …} (texts may hold commas)
   --instruction-tokens FILE  learned instruction vectors from instructue tune-instruction, placed
                              after the instruction text (if any) and before <USER>
-  --workers N                split the users across N processes (default 1; same numbers)
+  --workers N                split the users across N processes, whole chunks each (default 1;
+                             the same numbers bit for bit)
   --batch N                  records per decoder forward pass (default 32)
   --chunk N                  records whose behaviour events are encoded together (default 256)
   --backend NAME             auto | wasm | cpu | tensorflow (default: the run's)
@@ -109,13 +110,15 @@ const command: Command = {
     const backend = values.backend as BackendName | undefined;
     let files: EmbeddingsFile[];
     let checkpoint: string;
+    let processes = 1;
     if (workers > 1) {
       // Each child loads the model; the parent only reads the run's data policy and joins rows.
       const onInvalid = loadConfig({ file: runPaths(values.run ?? dirname(dirname(required(values.checkpoint, 'run or --checkpoint', usage)))).config, env: {} }).data.on_invalid;
-      ({ files, checkpoint } = await embedInWorkers({
+      ({ files, checkpoint, processes } = await embedInWorkers({
         run: values.run, checkpoint: values.checkpoint, backend, data, onInvalid, jobs, batch, chunk, workers,
         onProgress: (done) => progress.update(done),
       }));
+      if (processes < workers) log.warn(`--workers ${workers}: the data is ${processes} chunk(s) of --chunk ${chunk} users, so ${processes} process(es) ran; a smaller --chunk splits it further`);
     } else {
       const trained = await loadTrainedModel({ run: values.run, checkpoint: values.checkpoint, log, backend });
       checkpoint = trained.checkpoint;
@@ -143,7 +146,7 @@ const command: Command = {
     }
     const seconds = (performance.now() - started) / 1000;
     const users = files[0]!.n;
-    const summary = { out, users, dim: files[0]!.d, instructions: named.length, workers, checkpoint, seconds, users_per_second: users / seconds, files: written.map((w) => w.file) };
+    const summary = { out, users, dim: files[0]!.d, instructions: named.length, workers: processes, checkpoint, seconds, users_per_second: users / seconds, files: written.map((w) => w.file) };
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else {
       const what = named.length === 1 ? `${users} embeddings` : `${named.length} × ${users} embeddings (one file per instruction)`;

@@ -13,9 +13,8 @@ import { buildImport, DEFAULT_SPLIT_SEED, type BuiltImport } from '../../data/im
 import { loadImportRules } from '../../data/import/rules.js';
 import { inferImportSchema, writeImport } from '../../data/import/write.js';
 import { budgetLayoutOf, formatLengthBudget, LengthBudgetMeter, type LengthBudget } from '../../data/length-budget.js';
-import { SYNTH_LEXICON } from '../../data/synth/lexicon.js';
-import { loadTokenizers } from '../../model/build.js';
-import { intFlag, numberFlag, parseFlags, parseSets, required } from '../../config/flags.js';
+import { runTokenizers } from '../../train/run-model.js';
+import { intFlag, numberFlag, parseFlags, required } from '../../config/flags.js';
 import type { Command } from '../command.js';
 
 /** The tiny preset of this checkout (dist/src/cli/commands → repo root). */
@@ -71,7 +70,7 @@ const command: Command = {
     if (!(threshold >= 0 && threshold < 1)) throw new UsageError(`--truncation-warn must be a share in [0, 1); got ${threshold}`);
     const budgetUsers = intFlag(values['budget-users'], 'budget-users', 2000)!;
     // The model config is read first, so a bad --config fails before the tables are read.
-    const config = loadConfig({ file: values.config ?? TINY_PRESET, env: {}, overrides: parseSets(values.set) });
+    const config = loadConfig({ file: values.config ?? TINY_PRESET, env: {}, sets: values.set });
     const built = await buildImport({
       events, wide, users: values.users ?? '', rules: loadImportRules(required(values.rules, 'rules', usage)),
       evalShare, splitSeed: values['split-seed'],
@@ -102,7 +101,7 @@ const command: Command = {
 /** The length budget of the records to be written, on up to `maxUsers` users spread evenly over the id order. */
 async function measure(built: BuiltImport, config: ReturnType<typeof loadConfig>, threshold: number, maxUsers: number): Promise<LengthBudget> {
   // The run's tokenizers without its weights; the built-in vocabulary is the one src/train/run-model.ts gives the tiny preset.
-  const tokenizers = await loadTokenizers(config.model, SYNTH_LEXICON);
+  const tokenizers = await runTokenizers(config);
   const context = encodeContextOf(config, tokenizers, inferImportSchema(built));
   const users = [...(built.train?.users ?? []), ...(built.eval?.users ?? [])];
   const stride = Math.max(1, Math.ceil(users.length / Math.max(1, maxUsers)));

@@ -1,10 +1,12 @@
 /**
  * @module cli/commands/train
  * `instructue train --config C --out RUN [--steps N] [--seed S] [--global-batch B] [--resume]
- *  [--allow-config-change] [--set key=value ...] [--json]`
+ *  [--allow-config-change] [--allow-data-change] [--set key=value ...] [--json]`
  * Trains in this process (world size 1), or with `--workers N` as a local cluster (nats-server,
- * coordinator, N worker processes). SIGINT/SIGTERM finish the current step (on every rank),
- * save a checkpoint and exit 0; `--resume` continues from the newest valid checkpoint in RUN.
+ * coordinator, N worker processes). Once training has started, SIGINT/SIGTERM finish the current
+ * step (on every rank), save a checkpoint and exit 0; before that (config checks, the memory
+ * preflight, building the model, restoring) they end the process at once (exit status 130/143).
+ * `--resume` continues from the newest valid checkpoint in RUN.
  */
 import { configFlagOptions, parseFlags, required } from '../../config/flags.js';
 import { loadConfig } from '../../config/load.js';
@@ -30,6 +32,9 @@ const usage = `usage: instructue train --config FILE --out RUN [--workers N [--n
   --set KEY=VALUE         any other config key, e.g. --set train.lr=1e-3 (repeatable)
   --resume                continue from the newest valid checkpoint in RUN
   --allow-config-change   resume even if the run's configuration changed
+  --fail-on-truncation    refuse to train when a length budget (model.encoder.max_len,
+                          data.max_*_tokens, model.decoder.max_positions) cuts > 1 % of records
+  --allow-data-change     resume even if the training data changed since the checkpoint
   --json                  print the final metrics as JSON on stdout`;
 
 /**
@@ -53,18 +58,21 @@ const command: Command = {
   async run(argv) {
     const { values } = parseFlags(argv, {
       config: { type: 'string' }, out: { type: 'string' }, ...configFlagOptions(['steps', 'seed', 'global-batch', 'data', 'backend', 'workers', 'nats']),
-      set: { type: 'string', multiple: true }, resume: { type: 'boolean' }, 'allow-config-change': { type: 'boolean' }, json: { type: 'boolean' },
+      set: { type: 'string', multiple: true }, resume: { type: 'boolean' }, 'allow-config-change': { type: 'boolean' }, 'allow-data-change': { type: 'boolean' }, json: { type: 'boolean' },
+      'fail-on-truncation': { type: 'boolean' },
     }, usage);
     const out = required(values.out, 'out', usage);
     const config = loadConfig({ file: required(values.config, 'config', usage), flags: values, sets: values.set });
     const resume = Boolean(values.resume);
     const allowConfigChange = Boolean(values['allow-config-change']);
+    const allowDataChange = Boolean(values['allow-data-change']);
+    const failOnTruncation = Boolean(values['fail-on-truncation']);
     if (values.workers !== undefined) {
       const workers = config.dist.workers;
       if (workers < 1) throw new UsageError('--workers must be at least 1');
       const log = createLogger({ job: config.dist.job, role: 'launcher' });
       const onReady = values.json ? undefined : (cluster: LocalCluster) => watchCluster(cluster, config.control.token, config.train.steps);
-      const outcome = await trainCluster({ config, out, workers, natsUrl: config.dist.nats_url, resume, allowConfigChange, log, onReady });
+      const outcome = await trainCluster({ config, out, workers, natsUrl: config.dist.nats_url, resume, allowConfigChange, allowDataChange, failOnTruncation, log, onReady });
       if (values.json) console.log(JSON.stringify(outcome));
       else console.log(`${outcome.state}: step ${outcome.step}${outcome.reason ? ` (${outcome.reason})` : ''}; run folder ${out}`);
       return outcome.state === 'failed' ? 1 : 0;
@@ -75,10 +83,23 @@ const command: Command = {
       log.warn('stop requested: finishing the current step, then saving a checkpoint', { signal });
       stop = true;
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    // Until training starts, SIGINT/SIGTERM keep their default action: the process ends at once
+    // (exit status 130/143). Building a large model is synchronous work no handler could break
+    // into (B11: the stop waited for a step boundary minutes away), and nothing trained is lost;
+    // a stale RUN/.lock left behind is taken over by the next run (same host, pid gone).
+    const listen = () => {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    };
+    const hooks = values.json ? {} : trainProgressHooks();
     try {
-      const result = await trainLocal({ config, out, resume, allowConfigChange, log, shouldStop: () => stop, ...(values.json ? {} : trainProgressHooks()) });
+      const result = await trainLocal({
+        config, out, resume, allowConfigChange, allowDataChange, failOnTruncation, log, shouldStop: () => stop, ...hooks,
+        onStart: (step, total) => {
+          listen();
+          hooks.onStart?.(step, total);
+        },
+      });
       if (values.json) console.log(JSON.stringify({ step: result.step, stopped_early: result.stoppedEarly, checkpoint: result.checkpoint, last: result.last }));
       else if (result.last) console.log(`done: step ${result.step}, loss_lm ${result.last.lossLm?.toFixed(4) ?? '-'}, loss_cl ${result.last.lossCl?.toFixed(4) ?? '-'}; checkpoint ${result.checkpoint}`);
       return 0;

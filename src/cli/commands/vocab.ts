@@ -17,11 +17,10 @@ import { findTabularSchema, readTabularSchema } from '../../data/tabular-file.js
 import type { UserQARecord } from '../../data/types.js';
 import { CorpusReader, PROMPT_TEXTS } from '../../data/vocab-corpus.js';
 import { UsageError } from '../../errors.js';
-import { loadTokenizers } from '../../model/build.js';
+import { runTokenizers } from '../../train/run-model.js';
 import { encoderTokenizerFromJson, textTokenizerFromJson, WORDPIECE_TOKENIZER_CONFIG } from '../../tokenizers/hf-tokenizer.js';
 import { trainWordPiece, WordCounter } from '../../tokenizers/wordpiece-trainer.js';
-import { intFlag, parseFlags, parseSets, required } from '../../config/flags.js';
-import { SYNTH_LEXICON } from '../../data/synth/lexicon.js';
+import { intFlag, parseFlags, required } from '../../config/flags.js';
 import type { Command } from '../command.js';
 
 const TINY_PRESET = fileURLToPath(new URL('../../../../configs/tiny.json', import.meta.url));
@@ -67,7 +66,7 @@ const command: Command = {
     const size = intFlag(required(values.size, 'size', usage), 'size')!;
     const minFrequency = intFlag(values['min-frequency'], 'min-frequency', 2)!;
     if (minFrequency < 1) throw new UsageError(`--min-frequency must be ≥ 1; got ${minFrequency}`);
-    const config = loadConfig({ file: values.config ?? TINY_PRESET, env: {}, overrides: parseSets(values.set) });
+    const config = loadConfig({ file: values.config ?? TINY_PRESET, env: {}, sets: values.set });
 
     const counter = new WordCounter();
     for (const t of PROMPT_TEXTS) counter.add(t);
@@ -95,7 +94,7 @@ const command: Command = {
       return meter.result();
     };
     // The config's own tokenizers (the built-in vocabulary is the one src/train/run-model.ts gives the tiny preset).
-    const before = measure(await loadTokenizers(config.model, SYNTH_LEXICON));
+    const before = measure(await runTokenizers(config));
     const after = measure({
       encoderTokenizer: encoderTokenizerFromJson(trained.tokenizerJson, WORDPIECE_TOKENIZER_CONFIG, join(out, 'tokenizer.json')),
       decoderTokenizer: textTokenizerFromJson(trained.tokenizerJson, WORDPIECE_TOKENIZER_CONFIG, join(out, 'tokenizer.json')),

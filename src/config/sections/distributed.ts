@@ -13,6 +13,7 @@ export interface DistConfig {
   nats_max_payload: number;
   job: string;
   workers: number;
+  max_local_workers: number;
   chunk_bytes: number;
   wire_dtype: 'float32' | 'bf16';
   collective_timeout_ms: number;
@@ -33,6 +34,7 @@ export const distSchema: convict.Schema<DistConfig> = {
   nats_max_payload: { doc: 'max_payload (bytes) of the nats-server the local launcher starts; NATS advises at most 8 MiB', format: 'nat', default: 1024 * 1024 },
   job: { doc: 'Job name; prefixes every NATS subject and KV key (letters, digits, - and _)', format: String, default: 'instructue', env: 'INSTRUCTUE_JOB' },
   workers: { doc: 'Number of worker processes (the local launcher starts this many)', format: 'nat', default: 1, arg: 'workers' },
+  max_local_workers: { doc: 'Most worker processes the local launcher (train --workers N, and scale requests) starts on one machine; 0 = 4 × its CPUs, at least 8', format: 'nat', default: 0, identity: false },
   chunk_bytes: { doc: 'Largest collective message (48-byte header + payload); also capped at the server max_payload', format: 'nat', default: 1024 * 1024 },
   wire_dtype: { doc: 'Gradient dtype on the wire for all-reduce; sums are always float32 (bf16: result = bf16 of the float32 sum of bf16-rounded gradients)', format: oneOf(['float32', 'bf16']), default: 'float32' },
   collective_timeout_ms: { doc: 'Deadline of one collective before the step is aborted', format: 'nat', default: 30000 },

@@ -31,6 +31,8 @@ export interface TrainConfig {
   checkpoint_every: number;
   keep_last: number;
   log_every: number;
+  memory_check: boolean;
+  memory_limit_mb: number;
 }
 
 export const trainSchema: convict.Schema<TrainConfig> = {
@@ -59,4 +61,6 @@ export const trainSchema: convict.Schema<TrainConfig> = {
   checkpoint_every: { doc: 'Save a checkpoint every K steps (and always at the end); 0 = only at the end', format: 'nat', default: 10, identity: false },
   keep_last: { doc: 'Checkpoints kept on disk (older ones are deleted after a new one is published)', format: 'nat', default: 3, identity: false },
   log_every: { doc: 'Write a metrics line every N steps', format: 'nat', default: 1, identity: false },
+  memory_check: { doc: 'Before building the model, refuse a run whose memory estimate (weights, AdamW state, activations of one micro-batch; × local workers) exceeds the limit; false skips the check', format: Boolean, default: true, identity: false },
+  memory_limit_mb: { doc: 'Memory (MiB) the preflight checks against; 0 = detect: the cgroup limit (v2 memory.max, v1 memory.limit_in_bytes), else total RAM', format: 'nat', default: 0, identity: false },
 };

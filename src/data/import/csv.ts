@@ -9,6 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { DataError } from '../../errors.js';
+import { gzipDataError, isZlibError } from '../lines.js';
 
 export interface CsvRow {
   line: number;
@@ -111,14 +112,10 @@ async function* decodedChunks(file: string, lastGoodLine: () => number): AsyncGe
   if (tail) yield tail;
 }
 
-/** A read or gunzip failure as a DataError that says where reading stopped. */
+/** A read or gunzip failure as a DataError that says where reading stopped (gzip: the same error as training data). */
 export function readError(file: string, lastGoodLine: number, err: unknown): DataError {
-  const e = err as NodeJS.ErrnoException;
-  if (e instanceof DataError) return e;
-  const zlib = typeof e?.code === 'string' && e.code.startsWith('Z_');
+  if (err instanceof DataError) return err;
+  if (isZlibError(err)) return gzipDataError(file, lastGoodLine, err);
   const where = lastGoodLine > 0 ? `after line ${lastGoodLine} (the last one read whole)` : 'before the first line';
-  const why = zlib
-    ? `cannot decompress: ${e.message} ${where}; the gzip file is damaged or cut off — re-copy or re-compress it (gzip -t ${file} checks it)`
-    : `cannot read: ${e?.message ?? String(err)} ${where}`;
-  return new DataError(file, lastGoodLine + 1, '(file)', why);
+  return new DataError(file, lastGoodLine + 1, '(file)', `cannot read: ${(err as Error)?.message ?? String(err)} ${where}`);
 }
