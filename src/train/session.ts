@@ -12,6 +12,7 @@ import type { WorkerConfig } from '../config/worker-config.js';
 import { encodeSample, type EncodeContext } from '../data/collate.js';
 import { Dataset } from '../data/dataset.js';
 import { VirtualShards } from '../data/shards.js';
+import { topicGroups } from '../data/topics.js';
 import { findTabularSchema, readTabularSchema } from '../data/tabular-file.js';
 import type { EncodedSample } from '../data/types.js';
 import { ConfigError } from '../errors.js';
@@ -50,6 +51,8 @@ export interface SessionOptions {
 export class TrainingSession {
   /** The data position (advanced by the training loop, replaced by `load`). */
   shards: VirtualShards;
+  /** Topic group of every sample with data.batching = by_instruction (undefined: mixed batches). */
+  private readonly groupOf: Int32Array | undefined;
   private readonly initial: TrainState;
 
   private constructor(
@@ -61,7 +64,8 @@ export class TrainingSession {
     readonly stepper: Stepper,
     readonly checkpoints: FsCheckpointStore,
   ) {
-    this.shards = new VirtualShards({ numSamples: dataset.size, virtualShards: config.data.virtual_shards, seed: config.seed });
+    this.groupOf = config.data.batching === 'by_instruction' ? topicGroups(dataset.topicKeys()).groupOf : undefined;
+    this.shards = new VirtualShards({ numSamples: dataset.size, virtualShards: config.data.virtual_shards, seed: config.seed, groupOf: this.groupOf });
     this.initial = this.state();
   }
 
@@ -96,7 +100,7 @@ export class TrainingSession {
   /** Continues from `state` (copied). */
   load(state: TrainState): void {
     this.stepper.load({ step: state.cursor.step, params: state.params, m: state.m, v: state.v });
-    this.shards = VirtualShards.fromState(state.cursor.shards);
+    this.shards = VirtualShards.fromState(state.cursor.shards, this.groupOf);
   }
 
   /** Samples per micro-batch of this run. */
