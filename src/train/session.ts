@@ -34,7 +34,7 @@ export function stepConfigOf(config: Frozen<Pick<WorkerConfig, 'train'>>): StepC
     alphaCl: t.alpha_cl,
     contrastive: {
       tau: t.tau, margin: t.margin, userAnswer: t.neg_user_answer, userUser: t.neg_user_user, answerAnswer: t.neg_answer_answer,
-      mask: t.mask, maskWarmupSteps: t.mask_warmup_steps, negatives: t.negatives,
+      mask: t.mask, maskWarmupSteps: t.mask_warmup_steps, negatives: t.negatives, center: t.center, dropDuplicateAnswers: t.drop_duplicate_answers,
     },
     schedule: { peak: t.lr, warmupSteps: t.warmup_steps, totalSteps: t.steps, minRatio: t.min_lr_ratio },
     gradClip: t.grad_clip,
