@@ -9,7 +9,8 @@
  * - `mixed`: all records together, as training batches are by default — where an instruction
  *   alone can name its answer's template, so a model can score well here without the user.
  * Per batch: top-1 (argmax_j cos(u_i, a_j) has u_i's answer text; identical answers count as
- * hits) and L_cl (Eq. 2–3 with same-side negatives, no false-negative mask). Chance levels:
+ * hits) and L_cl (Eq. 2–3 with same-side negatives, no false-negative mask); with `center`, the
+ * cosines are those of the batch-centred rows, as a model trained with train.center is scored. Chance levels:
  * top-1 of a random pick (duplicates included), and ln(3B − 2) for L_cl (all scores equal).
  * Standard errors are over batches. A falling training L_cl with chance-level `noInstruction`
  * and `sameTopic` scores is the contrastive shortcut.
@@ -32,6 +33,8 @@ export interface RetrievalOptions {
   seed: number | string;
   /** Records per forward pass (default 32). */
   embedBatch?: number;
+  /** Centre each batch's U and A before scoring, as training does with train.center (default false). */
+  center?: boolean;
 }
 
 /** One kind of batch: means over its batches, standard errors over batches, and chance levels. */
@@ -91,9 +94,27 @@ function logSumExp(xs: number[]): number {
   return m + Math.log(xs.reduce((acc, x) => acc + Math.exp(x - m), 0));
 }
 
+/** The batch's rows of x [N, D], minus their mean, unit-normalised: [B, D] (the `center` option). */
+function centred(x: Float32Array, rows: number[], d: number): Float32Array {
+  const out = new Float32Array(rows.length * d);
+  const mean = new Float64Array(d);
+  for (const i of rows) for (let k = 0; k < d; k++) mean[k]! += x[i * d + k]! / rows.length;
+  rows.forEach((i, r) => {
+    let n = 0;
+    for (let k = 0; k < d; k++) n += (out[r * d + k] = x[i * d + k]! - mean[k]!) ** 2;
+    const inv = 1 / (Math.sqrt(n) + 1e-12);
+    for (let k = 0; k < d; k++) out[r * d + k]! *= inv;
+  });
+  return out;
+}
+
 /** Top-1, chance top-1 and L_cl of one batch of record indices. */
-function scoreBatch(rows: number[], e: { u: Float32Array; a: Float32Array; d: number }, answers: string[], tau: number): { top1: number; chance: number; loss: number } {
-  const { u, a, d } = e;
+function scoreBatch(batchRows: number[], e: { u: Float32Array; a: Float32Array; d: number }, allAnswers: string[], tau: number, center: boolean): { top1: number; chance: number; loss: number } {
+  const d = e.d;
+  // Centred: the batch's rows re-indexed 0..B−1; else the rows as given.
+  const [u, a, rows, answers] = center
+    ? [centred(e.u, batchRows, d), centred(e.a, batchRows, d), batchRows.map((_, r) => r), batchRows.map((i) => allAnswers[i]!)]
+    : [e.u, e.a, batchRows, allAnswers];
   let hits = 0;
   let chance = 0;
   let loss = 0;
@@ -133,9 +154,9 @@ function batchesOf(groups: number[][], b: number, rng: Rng): number[][] {
   return out;
 }
 
-function score(batches: number[][], e: { u: Float32Array; a: Float32Array; d: number }, answers: string[], tau: number): RetrievalScore | null {
+function score(batches: number[][], e: { u: Float32Array; a: Float32Array; d: number }, answers: string[], tau: number, center: boolean): RetrievalScore | null {
   if (batches.length === 0) return null;
-  const per = batches.map((rows) => scoreBatch(rows, e, answers, tau));
+  const per = batches.map((rows) => scoreBatch(rows, e, answers, tau, center));
   const [top1, top1SE] = meanSE(per.map((p) => p.top1));
   const [loss, lossSE] = meanSE(per.map((p) => p.loss));
   const b = batches[0]!.length;
@@ -148,7 +169,8 @@ export function retrievalScores(model: InstructUE, samples: Sample[], opts: Retr
 }
 
 /** The three retrieval scores of unit-normalised pair embeddings (rows in the order of `samples`). */
-export function retrievalOfEmbeddings(e: { u: Float32Array; a: Float32Array; d: number }, samples: ReadonlyArray<Pick<Sample, 'record'>>, opts: Pick<RetrievalOptions, 'batch' | 'tau' | 'seed'>): RetrievalResult {
+export function retrievalOfEmbeddings(e: { u: Float32Array; a: Float32Array; d: number }, samples: ReadonlyArray<Pick<Sample, 'record'>>, opts: Pick<RetrievalOptions, 'batch' | 'tau' | 'seed' | 'center'>): RetrievalResult {
+  const center = opts.center ?? false;
   const answers = samples.map((s) => s.record.answer);
   const general: number[] = [];
   const byInstruction = new Map<string, number[]>();
@@ -162,8 +184,8 @@ export function retrievalOfEmbeddings(e: { u: Float32Array; a: Float32Array; d: 
   return {
     batch: opts.batch,
     records: samples.length,
-    noInstruction: score(batchesOf([general], opts.batch, rng('general')), e, answers, opts.tau),
-    sameTopic: score(batchesOf(topics, opts.batch, rng('topic')), e, answers, opts.tau),
-    mixed: score(batchesOf([samples.map((_, i) => i)], opts.batch, rng('mixed')), e, answers, opts.tau),
+    noInstruction: score(batchesOf([general], opts.batch, rng('general')), e, answers, opts.tau, center),
+    sameTopic: score(batchesOf(topics, opts.batch, rng('topic')), e, answers, opts.tau, center),
+    mixed: score(batchesOf([samples.map((_, i) => i)], opts.batch, rng('mixed')), e, answers, opts.tau, center),
   };
 }
