@@ -88,6 +88,17 @@ describe('report helpers', () => {
     assert.match(md, /single-scenario differences of a few points may be within noise/);
   });
 
+  it('a report without ablations (params.ablations = false) checks only the claims its rows support and says Table 3 was not run', () => {
+    const rows = ['untrained', 'encoder_mean', 'bag_of_events', 'universal', 'manual', 'tuned'].map((k) => row(k, [0.6, 0.61, 0.62, 0.63, 0.64, 0.65]));
+    const claims = checkClaims(rows, SCENARIO_NAMES);
+    assert.deepEqual(claims.map((c) => c.id), ['tuned>manual', 'manual>universal', 'tuned>universal', 'universal>untrained', 'universal>encoder_mean', 'universal>bag_of_events']);
+    const result = {
+      format: 'instructue-report/2', command: 'x', params: { ...QUICK_PARAMS, ablations: false }, versions: { instructue: '0', commit: 'c', node: 'n', tfjs: 't', backend: 'wasm' }, wallSeconds: 1,
+      evalHalf: Object.fromEntries(SCENARIO_NAMES.map((s) => [s, { users: 50, positives: 20 }])), runs: [], main: rows, ablation: [], tuning: [], claims, figure: null,
+    } as unknown as ReportResult;
+    assert.match(reportMarkdown(result), /## Table 3: ablations[^\n]*\n\nNot run in this report \(`params.ablations = false`/);
+  });
+
   it('compareReports lists every number beyond the tolerance by path, ignoring command, versions and wall time', () => {
     const a = { command: 'x', wallSeconds: 1, versions: { node: 'a' }, main: [{ auc: 0.7, label: 'u' }], params: { seed: 1 } };
     const b = { command: 'y', wallSeconds: 9, versions: { node: 'b' }, main: [{ auc: 0.7009, label: 'u' }], params: { seed: 1 } };

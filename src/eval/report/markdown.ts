@@ -127,7 +127,7 @@ export function reportMarkdown(r: ReportResult): string {
     ...(r.retrieval ? ['## Shortcut-free retrieval', '', retrievalTable(r), '', retrievalNote(r), ''] : []),
     `## Table 3: ablations (universal embedding, ${units(r)})`,
     '',
-    table(r.ablation),
+    r.ablation.length > 0 ? table(r.ablation) : 'Not run in this report (`params.ablations = false`: on 2 CPU cores the six ablation runs of this preset would take about an hour more). `instructue report` without `--no-ablations` runs them.',
     '',
     '## Instruction tuning (prototype loss, Eq. 6)',
     '',

@@ -43,6 +43,8 @@ export interface ReportParams {
   retrievalUsers?: number;
   /** Records per retrieval batch (candidates per query). */
   retrievalBatch?: number;
+  /** Train and probe the Table 3 ablations (absent in older results: true). */
+  ablations?: boolean;
 }
 
 export const REPORT_DEFAULTS: ReportParams = {

@@ -99,7 +99,8 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
   const runDirs = new Map<string, string>();
   const runs: RunSummary[] = [];
   const seed2 = p.seed2 === undefined ? null : { key: 'full_seed2', label: 'InstructUE (ours), second seed', overrides: { seed: p.seed2 } };
-  const plans = seed2 ? [RUNS[0]!, seed2, ...RUNS.slice(1)] : RUNS;
+  const ablations = p.ablations === false ? [] : RUNS.slice(1);
+  const plans = [RUNS[0]!, ...(seed2 ? [seed2] : []), ...ablations];
   for (const [i, plan] of plans.entries()) {
     say(`report: [${i + 1}/${plans.length}] training ${plan.key} (${p.steps} steps${Object.keys(plan.overrides).length ? `, ${JSON.stringify(plan.overrides)}` : ''})`);
     const { dir, summary } = await trainRun(plan, trainOpts);
@@ -195,7 +196,7 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
 
   // 4. Table 3: the full model is the universal row; each ablation its own run's universal embedding.
   const ablation: TableRow[] = [];
-  for (const plan of RUNS.slice(1)) {
+  for (const plan of ablations) {
     say(`report: ablation ${plan.key}`);
     const trained = await loadTrainedModel({ run: runDirs.get(plan.key)!, log: opts.log, backend: opts.backend });
     try {
@@ -205,7 +206,7 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
       trained.built.model.dispose();
     }
   }
-  ablation.push({ ...main.get('universal')!, key: RUNS[0]!.key, label: RUNS[0]!.label });
+  if (ablations.length > 0) ablation.push({ ...main.get('universal')!, key: RUNS[0]!.key, label: RUNS[0]!.label });
 
   // 5. claims
   const mainRows = MAIN_ROWS.filter((r) => main.has(r.key)).map((r) => main.get(r.key)!);
