@@ -82,6 +82,16 @@ export class VirtualShards {
     const bad = (why: string): never => {
       throw new CheckpointError('CHECKPOINT_INVALID', `shard state: ${why}`);
     };
+    // Every cursor at 0 = the start of `epoch`, the same position under any grouping (what a
+    // resume on data whose record count changed restarts from, src/train/checkpoint.ts, which
+    // does not know this run's groups).
+    const epochStart = Array.isArray(state.cursors) && state.cursors.length === (state.groups ?? 1) * state.virtualShards && state.cursors.every((c) => c === 0);
+    if (epochStart && Number.isInteger(state.epoch) && state.epoch >= 0) {
+      const fresh = new VirtualShards({ numSamples: state.numSamples, virtualShards: state.virtualShards, seed: state.seed, groupOf });
+      fresh.state.epoch = state.epoch;
+      fresh.permsEpoch = state.epoch;
+      return fresh;
+    }
     if ((state.groups !== undefined) !== (groupOf !== undefined)) {
       bad(state.groups !== undefined
         ? `it groups samples by instruction (${state.groups} groups) but this run batches them mixed; set data.batching = by_instruction to resume it`

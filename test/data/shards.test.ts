@@ -181,9 +181,24 @@ describe('VirtualShards with topic groups (data.batching = by_instruction)', () 
     assert.deepEqual(plain.next(12, 1).global, [93, 54, 59, 176, 137, 62, 15, 160, 153, 194, 203, 76]);
   });
 
-  it('refuses a grouped state without groups, an ungrouped one with them, and other group counts', () => {
-    const grouped = new VirtualShards({ numSamples: N, virtualShards: V, seed: 9, groupOf }).toState();
-    const plain = new VirtualShards({ numSamples: N, virtualShards: V, seed: 9 }).toState();
+  it('a state with every cursor at 0 is the start of its epoch under either batching (a resume on data of another size)', () => {
+    const restart = { ...new VirtualShards({ numSamples: N, virtualShards: V, seed: 9 }).toState(), epoch: 3 };
+    const grouped = VirtualShards.fromState(restart, groupOf);
+    const expected = new VirtualShards({ numSamples: N, virtualShards: V, seed: 9, groupOf });
+    const expectedState = { ...expected.toState(), epoch: 3 };
+    assert.deepEqual(grouped.toState(), expectedState);
+    assert.deepEqual(grouped.next(16, 1), VirtualShards.fromState(expectedState, groupOf).next(16, 1));
+    const plain = VirtualShards.fromState(restart);
+    assert.deepEqual(plain.toState(), { ...new VirtualShards({ numSamples: N, virtualShards: V, seed: 9 }).toState(), epoch: 3 });
+  });
+
+  it('refuses a mid-epoch grouped state without groups, an ungrouped one with them, and other group counts', () => {
+    const advanced = (s: VirtualShards) => {
+      s.next(16, 1);
+      return s.toState();
+    };
+    const grouped = advanced(new VirtualShards({ numSamples: N, virtualShards: V, seed: 9, groupOf }));
+    const plain = advanced(new VirtualShards({ numSamples: N, virtualShards: V, seed: 9 }));
     assert.throws(() => VirtualShards.fromState(grouped), (e: unknown) => e instanceof CheckpointError && /data.batching = by_instruction/.test(e.message));
     assert.throws(() => VirtualShards.fromState(plain, groupOf), (e: unknown) => e instanceof CheckpointError && /data.batching = mixed/.test(e.message));
     const fewer = Int32Array.from(groupOf, (g) => Math.min(g, 3));
