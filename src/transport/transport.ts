@@ -66,7 +66,10 @@ export interface Transport {
   /**
    * Sends `data` to every subscriber of `subject` (no wildcards). Returns once the message is
    * queued; it is not delivered yet. Throws `TransportError` `MAX_PAYLOAD` / `BAD_SUBJECT` /
-   * `CLOSED` synchronously. The caller must not modify `data` afterwards.
+   * `CLOSED` synchronously. The caller must not modify `data` until the transport is done with
+   * it, which every implementation guarantees by the time a message it published *later* on this
+   * connection has been delivered: one connection's publishes stay in order and nothing keeps a
+   * reference past that point (the collectives reuse frame memory on this basis).
    */
   publish(subject: string, data: Uint8Array, options?: PublishOptions): void;
   /** Subscribes to `subject`, which may contain `*` (one token) and a final `>` (one or more tokens). */

@@ -52,7 +52,9 @@ export class FaultTransport implements Transport {
       return;
     }
     if (delayRule?.rule(subject, header)) {
-      setTimeout(() => this.inner.publish(subject, data, options), delayRule.ms());
+      // A network delays a copy, not the sender's memory (which a later publish may reuse).
+      const copy = data.slice();
+      setTimeout(() => this.inner.publish(subject, copy, options), delayRule.ms());
       return;
     }
     this.inner.publish(subject, data, options);
