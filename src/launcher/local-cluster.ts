@@ -1,8 +1,9 @@
 /**
  * @module launcher/local-cluster
  * `instructue train --workers N`: a whole cluster on this machine — nats-server from PATH on a
- * free loopback port (unless --nats names one), the coordinator in this process, and N worker
- * processes. SIGINT/SIGTERM → a checkpointed stop; `instructue scale` → more or fewer workers.
+ * free loopback port, or a cluster of `dist.nats_cluster_size` servers (unless --nats names
+ * servers), the coordinator in this process, and N worker processes. SIGINT/SIGTERM → a
+ * checkpointed stop; `instructue scale` → more or fewer workers.
  */
 import { join } from 'node:path';
 import { Progress } from '../cli/progress.js';
@@ -11,7 +12,7 @@ import type { InstructueConfig } from '../config/schema.js';
 import type { Coordinator, JobOutcome } from '../coordinator/coordinator.js';
 import { runCoordinator } from '../coordinator/run.js';
 import { natsAuth } from '../transport/nats-credentials.js';
-import { startNatsServer } from '../transport/nats-server.js';
+import { startNatsCluster } from '../transport/nats-server.js';
 import type { Logger } from '../log.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -19,7 +20,7 @@ export interface LocalClusterOptions {
   config: Frozen<InstructueConfig>;
   out: string;
   workers: number;
-  /** An existing NATS server; empty = start one. */
+  /** Existing NATS server(s), comma-separated; empty = start `dist.nats_cluster_size` of them. */
   natsUrl: string;
   resume: boolean;
   allowConfigChange: boolean;
@@ -31,8 +32,8 @@ export interface LocalClusterOptions {
 
 export async function trainCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
   const { config, log } = opts;
-  // With credentials configured (dist.nats_*), the server requires them too.
-  const nats = opts.natsUrl ? null : await startNatsServer({ jetstream: true, auth: natsAuth(config.dist), log });
+  // With credentials configured (dist.nats_*), the servers require them too.
+  const nats = opts.natsUrl ? null : await startNatsCluster({ size: config.dist.nats_cluster_size, jetstream: true, auth: natsAuth(config.dist), maxPayload: config.dist.nats_max_payload, log });
   const natsUrl = opts.natsUrl || nats!.url;
   const pool = new WorkerPool({ natsUrl, job: config.dist.job, logDir: join(opts.out, 'logs'), log });
   let stopSignals: (() => void) | null = null;
