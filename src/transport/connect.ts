@@ -31,14 +31,28 @@ export function natsClusterSize(transport: NatsTransport): number {
   return Math.max(1, transport.connection.info?.connect_urls?.length ?? 1);
 }
 
-export async function openJobStore(transport: NatsTransport, job: string, log: Logger): Promise<KeyValueStore> {
-  const replicas = Math.min(3, natsClusterSize(transport));
-  try {
-    const store = await NatsKeyValue.open(transport, `instructue-${job}`, { replicas });
-    log.info('job store open', { bucket: `instructue-${job}`, replicas });
-    return store;
-  } catch (err) {
-    log.warn('JetStream key-value store unavailable; job state lives in memory only (a restarted coordinator resumes from checkpoints only with --resume)', { error: (err as Error).message });
-    return new MemoryKeyValue(`instructue-${job}`);
+/**
+ * The job's bucket, replicated min(3, cluster size) times. A cluster that is still forming (no
+ * JetStream meta leader yet: a coordinator pod may start before the NATS pods are ready) is
+ * waited for up to `waitMs`; a server without JetStream at all gets the in-memory stand-in.
+ */
+export async function openJobStore(transport: NatsTransport, job: string, log: Logger, waitMs = 60_000): Promise<KeyValueStore> {
+  const bucket = `instructue-${job}`;
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const replicas = Math.min(3, natsClusterSize(transport));
+    try {
+      const store = await NatsKeyValue.open(transport, bucket, { replicas });
+      log.info('job store open', { bucket, replicas });
+      return store;
+    } catch (err) {
+      const noJetStream = /no responders|503|not enabled/i.test(String((err as { cause?: Error }).cause?.message ?? '') + String((err as { cause?: { code?: string } }).cause?.code ?? ''));
+      if (noJetStream || Date.now() > deadline) {
+        log.warn('JetStream key-value store unavailable; job state lives in memory only (a restarted coordinator resumes from checkpoints only with --resume)', { error: (err as Error).message });
+        return new MemoryKeyValue(bucket);
+      }
+      log.info('JetStream not ready yet (cluster forming?); retrying', { error: (err as Error).message });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   }
 }

@@ -141,6 +141,24 @@ describe('a local 3-server NATS cluster', () => {
       await Promise.all(clients.map((c) => c.close()));
     }
   });
+
+  it('a job store opened while the cluster has no quorum waits for it and comes up with 3 replicas', async () => {
+    const alone = await connect(cluster.urls[0]!, 'no-quorum');
+    try {
+      await Promise.all([cluster.servers[1]!.kill(), cluster.servers[2]!.kill()]);
+      const opening = openJobStore(alone, 'late-quorum', silentLogger, 60_000);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await Promise.all([cluster.servers[1]!.restart(), cluster.servers[2]!.restart()]);
+      const kv = await opening;
+      assert.ok(kv instanceof NatsKeyValue, 'the JetStream bucket, not the in-memory stand-in');
+      const info = await (await alone.connection.jetstreamManager()).streams.info('KV_instructue-late-quorum');
+      assert.equal(info.config.num_replicas, 3);
+      await kv.put('job', enc('up'));
+      assert.equal(dec((await kv.get('job'))!.value), 'up');
+    } finally {
+      await alone.close();
+    }
+  });
 });
 
 describe('startNatsCluster specifics', () => {
