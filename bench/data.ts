@@ -26,7 +26,7 @@ import { VirtualShards } from '../src/data/shards.js';
 import { SYNTH_LEXICON } from '../src/data/synth/lexicon.js';
 import { writeSynth } from '../src/data/synth/write.js';
 import { readTabularSchema } from '../src/data/tabular-file.js';
-import { tinyEncoderTokenizer, tinyTextTokenizer } from '../src/model/wordpiece-vocab.js';
+import { tinyEncoderTokenizer, tinyTextTokenizer } from '../src/tokenizers/wordpiece-vocab.js';
 
 interface PhaseResult {
   phase: string;

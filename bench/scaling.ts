@@ -30,7 +30,7 @@ try {
   for (const w of values.workers!.split(',').map(Number)) {
     const config = loadConfig({ file: 'configs/tiny.json', overrides: { 'data.train': join(data, 'train'), backend: 'wasm', 'train.steps': Number(values.steps), 'train.checkpoint_every': 0 }, env: {} });
     const out = join(runs, `w${w}`);
-    const outcome = await trainCluster({ config, out, workers: w, natsUrl: '', resume: false, allowConfigChange: false, progress: false, log: silentLogger });
+    const outcome = await trainCluster({ config, out, workers: w, natsUrl: '', resume: false, allowConfigChange: false, log: silentLogger });
     const lines = readJsonLines<Line>(join(out, 'metrics.jsonl')).filter((l) => l.step > 2);
     const comm = lines.map((l) => (l.gather_ms + l.allReduce_ms) / l.step_ms);
     rows.push({ workers: w, state: outcome.state, stepMs: median(lines.map((l) => l.step_ms)), tokensPerS: median(lines.map((l) => l.tokens_per_s)), commShare: median(comm), allReduceMs: median(lines.map((l) => l.allReduce_ms)) });

@@ -20,9 +20,10 @@ interface Row { backend: string; steps: number; tokensPerS: number; stepMs: numb
 
 async function measure(backend: BackendName, train: string, steps: number): Promise<Row> {
   const config = loadConfig({ file: 'configs/tiny.json', overrides: { 'data.train': train, backend }, env: {} });
-  const session = await TrainingSession.create(config, new LocalComm(), silentLogger);
+  const session = await TrainingSession.create(config, { runDir: join(train, '..', 'bench-run'), log: silentLogger });
+  const comm = new LocalComm();
   try {
-    const next = async () => session.stepper.run(await session.encode(session.shards.next(config.train.global_batch, 1).perRank[0]!));
+    const next = async () => session.stepper.run([await session.encode(session.shards.next(config.train.global_batch, 1).perRank[0]!)], comm);
     await next(); // warm-up: kernels, caches
     const split: StepTimings = { prepare: 0, pass1: 0, gather: 0, loss: 0, pass2: 0, allReduce: 0, optimizer: 0 };
     let tokens = 0;

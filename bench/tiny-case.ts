@@ -27,7 +27,7 @@ const realPositions = (mask: Int32Array) => mask.reduce((a, b) => a + b, 0);
 export async function runTinyCase(backend: BackendName, label: string, reps: number): Promise<Timing> {
   const dir = benchData();
   const config = loadConfig({ file: 'configs/tiny.json', overrides: { 'data.train': join(dir, 'train'), backend }, env: {} });
-  const session = await TrainingSession.create(config, new LocalComm(), silentLogger);
+  const session = await TrainingSession.create(config, { runDir: join(dir, 'bench-run'), log: silentLogger });
   try {
     const samples = await session.encode(session.shards.next(config.train.global_batch, 1).perRank[0]!);
     const model = session.built.model;
@@ -43,7 +43,7 @@ export async function runTinyCase(backend: BackendName, label: string, reps: num
     }, reps);
     let trainTokens = 0;
     const trainMs = await median(async () => {
-      trainTokens = (await session.stepper.run(samples)).tokens;
+      trainTokens = (await session.stepper.run([samples], new LocalComm())).tokens;
     }, reps);
     return { backend: label, name: 'tiny', forwardTokens, trainTokens, forwardMs, trainMs };
   } finally {

@@ -3,8 +3,7 @@
  *  [--workers N] [--set KEY=VALUE ...]` — the job's coordinator as its own process (Kubernetes).
  * SIGTERM/SIGINT: checkpointed stop of the whole job.
  */
-import { parseSets } from '../src/cli/commands/train.js';
-import { parseFlags, required } from '../src/cli/command.js';
+import { configFlagOptions, parseFlags, required } from '../src/config/flags.js';
 import { loadConfig } from '../src/config/load.js';
 import { runCoordinator } from '../src/coordinator/run.js';
 import { createLogger } from '../src/log.js';
@@ -21,11 +20,10 @@ export const usage = `usage: instructue coordinator --config FILE --out RUN [--n
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
-    config: { type: 'string' }, out: { type: 'string' }, nats: { type: 'string' }, workers: { type: 'string' },
+    config: { type: 'string' }, out: { type: 'string' }, ...configFlagOptions(['nats', 'workers']),
     resume: { type: 'boolean' }, 'allow-config-change': { type: 'boolean' }, set: { type: 'string', multiple: true },
   }, usage);
-  const args = (['nats', 'workers'] as const).flatMap((k) => (values[k] !== undefined ? [`--${k}`, String(values[k])] : []));
-  const config = loadConfig({ file: required(values.config, 'config', usage), args, overrides: parseSets(values.set) });
+  const config = loadConfig({ file: required(values.config, 'config', usage), flags: values, sets: values.set });
   const log = createLogger({ job: config.dist.job, role: 'coordinator' });
   const natsUrl = required(config.dist.nats_url, 'nats', usage);
   const outcome = await runCoordinator({

@@ -10,7 +10,7 @@ import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSynth } from '../src/data/synth/write.js';
-import { launchChromium } from '../test/dashboard/browser.js';
+import { launchChromium } from './chromium.js';
 
 const TOKEN = 'figure-token';
 const OUT = 'docs/figures/dashboard.png';

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'COLLECTIVE_TIMEOUT'
   | 'MEMBERSHIP_CHANGED'
   | 'AUTH_REFUSED'
+  | 'WORKER_FAILED'
   | 'USAGE'
   | TransportErrorCode
   | KeyValueErrorCode;
@@ -98,6 +99,13 @@ export class KeyValueError extends InstructueError {
   declare readonly code: KeyValueErrorCode;
   constructor(code: KeyValueErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
+  }
+}
+
+/** A worker of the local launcher failed in a way a restart cannot fix (it exited with a usage, config or data error). */
+export class WorkerFailedError extends InstructueError {
+  constructor(message: string) {
+    super('WORKER_FAILED', message);
   }
 }
 

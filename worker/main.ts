@@ -4,10 +4,11 @@
  * $POD_NAME (Kubernetes) or host-pid. SIGTERM/SIGINT: leave the job at the next step boundary.
  */
 import { hostname } from 'node:os';
-import { parseFlags, required } from '../src/cli/command.js';
-import { connectNats } from '../src/transport/connect.js';
-import { loadConfig } from '../src/config/load.js';
+import { parseFlags, required } from '../src/config/flags.js';
 import { createLogger } from '../src/log.js';
+import { connectNats } from '../src/transport/connect.js';
+import { natsClientSettingsFromEnv } from '../src/transport/nats-credentials.js';
+import { exitWithParent } from '../src/worker/parent-watch.js';
 import { WorkerAgent } from '../src/worker/worker-agent.js';
 
 export const usage = `usage: instructue worker --nats URL --job NAME [--id ID] [--backend NAME]
@@ -23,9 +24,11 @@ export async function main(argv: string[]): Promise<number> {
   const job = required(values.job ?? process.env.INSTRUCTUE_JOB, 'job', usage);
   const workerId = values.id ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const log = createLogger({ job, role: 'worker', worker: workerId });
+  const unwatch = process.env.INSTRUCTUE_EXIT_WITH_PARENT === '1' ? exitWithParent(log) : () => {};
   // No config file: credentials and TLS files come from the environment (INSTRUCTUE_NATS_*).
-  const transport = await connectNats(natsUrl, `worker-${workerId}`, loadConfig(), log);
-  const agent = new WorkerAgent(transport, { job, workerId, backend: values.backend, log });
+  const settings = natsClientSettingsFromEnv();
+  const transport = await connectNats(natsUrl, `worker-${workerId}`, settings, log);
+  const agent = new WorkerAgent(transport, { job, workerId, backend: values.backend, natsUrl, settings, log });
   const leave = () => agent.leave();
   process.on('SIGTERM', leave);
   process.on('SIGINT', leave);
@@ -33,5 +36,6 @@ export async function main(argv: string[]): Promise<number> {
     return await agent.run();
   } finally {
     await transport.close();
+    unwatch();
   }
 }

@@ -16,7 +16,7 @@ import { readQwen2Folder } from '../../src/model/build.js';
 import { toPeftLayout } from '../../src/model/lora-export.js';
 import { ParameterStore } from '../../src/model/parameters.js';
 import { exportPeftAdapter } from '../../src/model/peft.js';
-import { readSafetensors, writeSafetensors } from '../../src/model/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../../src/weights/safetensors.js';
 import { WeightReader } from '../../src/model/weight-source.js';
 import { Rng } from '../../src/util/rng.js';
 

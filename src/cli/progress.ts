@@ -4,6 +4,7 @@
  * every few seconds otherwise (logs stay readable in CI and kubectl logs). Shows position,
  * rate and ETA plus caller-supplied fields (losses, tokens/s).
  */
+import type { LocalTrainOptions } from '../train/local-trainer.js';
 
 export interface ProgressOptions {
   label: string;
@@ -62,4 +63,15 @@ function formatNumber(v: number): string {
   if (Number.isInteger(v)) return String(v);
   const abs = Math.abs(v);
   return abs >= 100 ? v.toFixed(0) : abs >= 1 ? v.toFixed(3) : v.toPrecision(3);
+}
+
+/** The `onStart`/`onStep` hooks of a trainer that draw a training progress line (losses, tokens/s). */
+export function trainProgressHooks(): Pick<LocalTrainOptions, 'onStart' | 'onStep'> {
+  let progress: Progress | null = null;
+  return {
+    onStart: (step, total) => {
+      progress = new Progress({ label: 'train', total }, step);
+    },
+    onStep: ({ result: r, metrics }) => progress?.update(r.step, { loss_lm: r.lossLm, loss_cl: r.lossCl, 'tok/s': Math.round(metrics.tokens_per_s!) }),
+  };
 }

@@ -3,12 +3,12 @@
  * Where the `dist` config section becomes the options of one epoch's `Collectives`, so that
  * programs never read config keys deep inside the collectives.
  */
-import type { DistConfig } from '../config/schema.js';
+import type { WorkerDistConfig } from '../config/worker-config.js';
 import type { Logger } from '../log.js';
 import type { CollectivesOptions } from './collectives.js';
 
 /** Collectives options for one rank of one membership epoch. */
-export function collectivesOptions(dist: DistConfig, member: { epoch: number; rank: number; worldSize: number }, log?: Logger): CollectivesOptions {
+export function collectivesOptions(dist: WorkerDistConfig, member: { epoch: number; rank: number; worldSize: number }, log?: Logger): CollectivesOptions {
   return {
     job: dist.job,
     ...member,

@@ -1,13 +1,15 @@
 /**
  * @module config/load
  * Builds the frozen, validated config once: defaults, then a JSON file, then environment
- * variables, then `--key value` flags and explicit overrides. Every problem is reported at
- * once, each naming the key and the fix.
+ * variables, then command-line flags (config flags and `--set`, parsed by src/config/flags.ts)
+ * and explicit overrides. Every problem is reported at once, each naming the key, where its
+ * value came from (file, flag) and the fix.
  */
 import convict from 'convict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
+import { configFlagKeys, flagValue, parseSets } from './flags.js';
 import { schema, type InstructueConfig } from './schema.js';
 
 export interface LoadConfigOptions {
@@ -17,8 +19,13 @@ export interface LoadConfigOptions {
   object?: object;
   /** Dotted-key overrides applied last, e.g. {'train.steps': 5}. */
   overrides?: Record<string, unknown>;
-  /** Command-line flags for keys with an `arg` (e.g. ['--steps', '5']). */
-  args?: string[];
+  /**
+   * Parsed command-line flag values (`parseFlags(...).values`): those named like a schema key's
+   * `arg` (`steps` → `train.steps`) set that key; other entries are ignored.
+   */
+  flags?: Record<string, unknown>;
+  /** `--set KEY=VALUE` items (JSON values where they parse). */
+  sets?: readonly string[];
   /** Environment to read `env` keys from; defaults to process.env. */
   env?: NodeJS.ProcessEnv;
 }
@@ -26,7 +33,9 @@ export interface LoadConfigOptions {
 export type Frozen<T> = { readonly [K in keyof T]: T[K] extends object ? Frozen<T[K]> : T[K] };
 
 export function loadConfig(options: LoadConfigOptions = {}): Frozen<InstructueConfig> {
-  const config = convict(schema, { args: options.args ?? [], env: options.env ?? process.env });
+  const config = convict(schema, { args: [], env: options.env ?? process.env });
+  // Where each command-line value came from, so an error names the flag the user typed.
+  const fromFlag = new Map<string, string>();
   if (options.file) {
     let parsed: unknown;
     try {
@@ -47,15 +56,27 @@ export function loadConfig(options: LoadConfigOptions = {}): Frozen<InstructueCo
       throw new ConfigError(`config object: ${(err as Error).message}`, { cause: err });
     }
   }
-  for (const [key, value] of Object.entries(options.overrides ?? {})) {
-    if (!config.has(key as never)) throw new ConfigError(`unknown config key "${key}"; see configs/README.md for the keys`);
+  const set = (key: string, value: unknown, source: string | null) => {
+    if (!config.has(key as never)) throw new ConfigError(`${source ? `${source}: ` : ''}unknown config key "${key}"; see configs/README.md for the keys`);
     config.set(key as never, value as never);
+    if (source) fromFlag.set(key, source);
+  };
+  for (const [flag, leaf] of configFlagKeys()) {
+    const value = options.flags?.[flag];
+    if (value !== undefined) set(leaf.key, flagValue(leaf, value), `--${flag}`);
   }
+  for (const [key, value] of Object.entries(parseSets(options.sets))) set(key, value, `--set ${key}`);
+  for (const [key, value] of Object.entries(options.overrides ?? {})) set(key, value, null);
   try {
     config.validate({ allowed: 'strict' });
   } catch (err) {
-    const where = options.file ? ` in ${options.file}` : '';
-    throw new ConfigError(`invalid configuration${where}:\n${(err as Error).message}\nFix the keys above (configs/README.md documents each one).`, { cause: err });
+    const sources = [options.file, fromFlag.size ? 'command-line flags' : null].filter(Boolean);
+    const where = sources.length ? ` (from ${sources.join(' and ')})` : '';
+    const lines = (err as Error).message.split('\n').map((line) => {
+      const key = line.split(':')[0]!.trim();
+      return fromFlag.has(key) ? `${line} [set by ${fromFlag.get(key)}]` : line;
+    });
+    throw new ConfigError(`invalid configuration${where}:\n${lines.join('\n')}\nFix the keys above (configs/README.md documents each one).`, { cause: err });
   }
   const props = config.getProperties() as InstructueConfig;
   checkCrossField(props);
@@ -73,13 +94,15 @@ function checkCrossField(c: InstructueConfig): void {
   }
   const e = c.model.encoder;
   if (!e.hf_dir && e.hidden % e.heads !== 0) problems.push(`model.encoder.hidden (${e.hidden}) must be a multiple of model.encoder.heads (${e.heads})`);
+  if (c.dist.worker_timeout_ms <= 2 * c.dist.heartbeat_ms) problems.push(`dist.worker_timeout_ms (${c.dist.worker_timeout_ms}) must exceed 2 × dist.heartbeat_ms (${c.dist.heartbeat_ms}): a worker would be dropped between two heartbeats`);
+  if (c.train.exact_sum && c.dist.wire_dtype !== 'float32') problems.push(`train.exact_sum needs dist.wire_dtype float32 (the exact sum travels as integer limbs, which ${c.dist.wire_dtype} would round): set one of them differently`);
   if (c.dist.workers > c.data.virtual_shards) problems.push(`dist.workers (${c.dist.workers}) must not exceed data.virtual_shards (${c.data.virtual_shards}); raise data.virtual_shards`);
   if (c.train.alpha_lm === 0 && c.train.alpha_cl === 0) problems.push('train.alpha_lm and train.alpha_cl are both 0: nothing would be trained');
   if (!c.model.use_sequences && !c.model.use_tabular) problems.push('model.use_sequences and model.use_tabular are both false: the model would see no user data');
   if (problems.length) throw new ConfigError(`invalid configuration:\n- ${problems.join('\n- ')}`);
 }
 
-function deepFreeze<T>(value: T): Frozen<T> {
+export function deepFreeze<T>(value: T): Frozen<T> {
   if (value && typeof value === 'object') {
     for (const v of Object.values(value)) deepFreeze(v);
     Object.freeze(value);

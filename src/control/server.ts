@@ -14,6 +14,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { bearerToken, checkOpenBinding, TOKEN_HELP, tokenMatches, upgradeToken } from './auth.js';
+import { contentTypeProblem, originProblem } from './origin.js';
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './prometheus.js';
 import { DEFAULT_DASHBOARD_DIR, serveDashboardFile } from './static-files.js';
 import type { ControlReply, ControlRequest, JobStatus, MetricsLine, StatusEvent } from './status.js';
@@ -71,6 +72,11 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://control');
     const route = `${req.method} ${url.pathname}`;
+    const crossSite = originProblem(req, opts.token === null);
+    if (crossSite) {
+      log.warn('refused a cross-origin request', { route, origin: req.headers.origin, host: req.headers.host });
+      return sendText(res, 403, crossSite);
+    }
     if (route === 'GET /healthz') return sendText(res, 200, 'ok');
     if (route === 'GET /metrics') {
       if (!opts.metricsPublic && !authorized(bearerToken(req))) return refuse(res);
@@ -89,6 +95,8 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   }
 
   async function handleControlPost(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const wrongType = contentTypeProblem(req);
+    if (wrongType) return sendText(res, 415, wrongType);
     const body = await readBody(req);
     if (body === null) return sendText(res, 413, `request body over ${MAX_REQUEST_BYTES} bytes`);
     const parsed = parseControlRequest(body);
@@ -111,6 +119,11 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://control');
     if (url.pathname !== '/ws') return rejectUpgrade(socket, 404, 'Not Found', 'the status socket is /ws');
+    const crossSite = originProblem(req, opts.token === null);
+    if (crossSite) {
+      log.warn('refused a cross-origin ws connection', { origin: req.headers.origin, host: req.headers.host });
+      return rejectUpgrade(socket, 403, 'Forbidden', crossSite);
+    }
     if (!authorized(upgradeToken(req, url))) {
       log.warn('refused a ws connection without a valid token', { remote: req.socket.remoteAddress });
       return rejectUpgrade(socket, 401, 'Unauthorized', TOKEN_HELP);

@@ -5,8 +5,10 @@
  * over the ws status socket. Plain JSON.
  */
 
-/** One line of RUN/metrics.jsonl (see src/train/local-trainer.ts `metricsLine`). */
-export type MetricsLine = Record<string, number | null>;
+import type { MetricsLine } from '../train/metrics-line.js';
+
+/** One line of RUN/metrics.jsonl (src/train/metrics-line.ts). */
+export type { MetricsLine };
 
 export type WorkerState = 'joining' | 'training' | 'paused' | 'lost' | 'left';
 

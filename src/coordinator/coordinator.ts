@@ -1,37 +1,35 @@
 /**
  * @module coordinator/coordinator
- * The job's coordinator: membership epochs, commits, checkpoints and the job's end. It is not
- * in the data path — workers step on their own, exchanging gradients with each other — so it
- * only reacts to events:
+ * The job's coordinator as a process part: it turns what arrives (joins, worker events,
+ * heartbeat ticks, control requests) into `MembershipEvent`s, lets `membership.ts` decide, and
+ * carries out the actions — messages to workers, the run folder's logs, the job record in KV,
+ * the status stream. It is not in the data path: workers step on their own, exchanging
+ * gradients with each other.
  *
- * - join / heartbeat: the member table; a worker silent past `dist.worker_timeout_ms` is lost.
- * - step.done: when every rank reported a step, it is committed (logs written, `committed`
- *   broadcast, KV updated). Only committed steps ever reach RUN/consumed.jsonl.
- * - a lost worker or a collective fault: a new epoch with the survivors, rolled back to the last
- *   committed step (every survivor holds a snapshot of it; rank 0 broadcasts its copy).
- * - a join while fewer than `targetWorkers` train, a leaving worker, a scale request: a pause
- *   (all ranks stop at the same step), then a new epoch with the new membership.
- * - stop: a pause with a checkpoint at the pause step, then shutdown.
- * - restart: a KV record of a running job makes a new coordinator resume from the newest valid
- *   checkpoint (logs cut back to it), with a newer epoch so old traffic is dropped.
+ * Every worker event is a request and gets an answer saying whether the job is over, whether
+ * the worker is still a member (a dropped one re-joins) and whether it was released.
+ * Restart: a KV record of an unfinished job makes a new coordinator resume from the newest valid
+ * checkpoint whose steps were all committed, with a newer epoch so old traffic is dropped.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { answer, listen, send } from '../protocol/channel.js';
-import { jobSubjects } from '../protocol/job-subjects.js';
+import { join } from 'node:path';
+import { stepName } from '../checkpoint/store.js';
 import type { Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
-import type { CheckpointInfo, ControlReply, ControlRequest, JobState, JobStatus, MetricsLine, StatusEvent } from '../control/status.js';
-import type { KeyValueStore } from '../transport/key-value.js';
-import type { EpochStart, JoinRequest, TrainCursor, WorkerEvent } from '../protocol/messages.js';
-import type { Transport, TransportMessage } from '../transport/transport.js';
+import { workerConfigOf } from '../config/worker-config.js';
+import type { ControlReply, ControlRequest, JobStatus, MetricsLine, StatusEvent } from '../control/status.js';
 import type { Logger } from '../log.js';
-import { ensureRunDir, runPaths, truncateAfterStep, type RunPaths } from '../train/run-dir.js';
-import { CommitLog, type StepDone } from './commit-log.js';
-import { JobRecordStore, type JobRecord } from './job-record.js';
-import { MemberTable, type Member } from './members.js';
+import { answer, listen, send } from '../protocol/channel.js';
+import { jobSubjects } from '../protocol/job-subjects.js';
+import type { JoinRequest, WorkerAssignment, WorkerEvent } from '../protocol/messages.js';
+import type { KeyValueStore } from '../transport/key-value.js';
+import type { Transport, TransportMessage } from '../transport/transport.js';
+import { ensureRunDir, rewindRunLogs, runPaths, writeRunConfig, type RunPaths } from '../train/run-dir.js';
+import { writeCommit } from './commit-log.js';
+import { JobRecordStore } from './job-record.js';
+import { decide, initialView, isOver, verdictFor, type JobView, type MembershipAction, type MembershipEvent, type MembershipPolicy } from './membership.js';
 import { findResumePoint } from './resume-point.js';
-import { workerAssignment } from './worker-config.js';
+import { jobStatus } from './status-view.js';
 
 export interface CoordinatorOptions {
   transport: Transport;
@@ -51,49 +49,36 @@ export interface JobOutcome {
   reason: string | null;
 }
 
-interface Epoch {
-  epoch: number;
-  order: string[];
-  /** Steps at which members paused (id → step, leaving). */
-  paused: Map<string, { step: number; leaving: boolean }>;
-  finished: Set<string>;
-  faulted: boolean;
-}
-
 export class Coordinator {
   readonly incarnation = randomUUID();
   private readonly subjects;
   private readonly paths: RunPaths;
-  private readonly members = new MemberTable();
-  private readonly commits: CommitLog;
   private readonly records: JobRecordStore;
+  private readonly policy: MembershipPolicy;
+  private readonly assignment: WorkerAssignment;
   private readonly log: Logger;
   private readonly listeners = new Set<(event: StatusEvent) => void>();
   private readonly stops: Array<() => void> = [];
-  private state: JobState = 'waiting';
-  private reason: string | null = null;
-  private epochNumber = 0;
-  private current: Epoch | null = null;
-  private committed: { step: number; cursor: TrainCursor | null } = { step: 0, cursor: null };
-  private initialStart: EpochStart = { kind: 'fresh' };
-  private targetWorkers: number;
-  private stopRequested = false;
-  private pauseRequested = false;
-  private checkpoints: CheckpointInfo[] = [];
+  private view: JobView;
   private history: MetricsLine[] = [];
-  private last: MetricsLine | null = null;
   private readonly startedAt = new Date().toISOString();
   private timer: NodeJS.Timeout | null = null;
   private finish!: (outcome: JobOutcome) => void;
   readonly outcome: Promise<JobOutcome>;
 
   constructor(private readonly opts: CoordinatorOptions) {
-    this.subjects = jobSubjects(opts.config.dist.job);
+    const { config } = opts;
+    this.subjects = jobSubjects(config.dist.job);
     this.paths = runPaths(opts.out);
-    this.commits = new CommitLog(this.paths);
     this.records = new JobRecordStore(opts.kv);
     this.log = opts.log;
-    this.targetWorkers = opts.config.dist.workers;
+    this.assignment = { config: workerConfigOf(config), runDir: opts.out };
+    this.policy = {
+      workerTimeoutMs: config.dist.worker_timeout_ms, noWorkersTimeoutMs: config.dist.no_workers_timeout_ms, maxWorkers: config.data.virtual_shards,
+      totalSteps: config.train.steps, keepLast: config.train.keep_last, checkpointPath: (step) => join(this.paths.checkpoints, stepName(step)),
+      maxFailedStarts: 8, retryBaseMs: Math.max(250, config.dist.heartbeat_ms), resendAfterMs: 3 * config.dist.heartbeat_ms,
+    };
+    this.view = initialView({ kind: 'fresh' }, config.dist.workers, 0, { step: 0, cursor: null }, []);
     this.outcome = new Promise((resolve) => (this.finish = resolve));
   }
 
@@ -101,284 +86,117 @@ export class Coordinator {
   async start(): Promise<void> {
     const { config, transport } = this.opts;
     ensureRunDir(this.paths);
-    writeFileSync(this.paths.config, JSON.stringify(config, null, 2) + '\n');
+    writeRunConfig(this.paths, config);
     const previous = await this.records.read();
     if (previous && previous.runDir !== this.opts.out) this.log.warn('the job record names another run folder', { record: previous.runDir, out: this.opts.out });
-    this.epochNumber = previous?.epoch ?? 0;
     // A record of an unfinished job means its coordinator died: resume it, whatever the flags say.
     const crashed = previous !== null && ['running', 'reconfiguring', 'stopping', 'waiting'].includes(previous.state);
-    if (this.opts.resume || crashed) await this.resumeFromCheckpoint(crashed ? 'a previous coordinator of this job did not finish' : '--resume');
-    else {
-      truncateAfterStep(this.paths.consumed, 0);
-      truncateAfterStep(this.paths.metrics, 0);
+    if (this.opts.resume || crashed) {
+      const why = crashed ? 'a previous coordinator of this job did not finish' : '--resume';
+      const point = await findResumePoint(this.paths, config, this.opts.allowConfigChange, this.log);
+      this.history = point.history;
+      this.view = initialView(point.start, config.dist.workers, previous?.epoch ?? 0, point.committed, point.checkpoint ? [point.checkpoint] : []);
+      this.log.info(point.checkpoint ? 'resuming from checkpoint' : 'no valid checkpoint; starting from step 0', { why, step: point.committed.step, dir: point.checkpoint?.path });
+    } else {
+      rewindRunLogs(this.paths, 0);
+      this.view = initialView({ kind: 'fresh' }, config.dist.workers, previous?.epoch ?? 0, { step: 0, cursor: null }, []);
     }
     this.stops.push(listen<JoinRequest>(transport, this.subjects.join, this.log, (m, raw) => this.onJoin(m, raw)));
-    this.stops.push(listen<WorkerEvent>(transport, this.subjects.events, this.log, (m, raw) => {
-      this.onEvent(m);
-      // Events are requests (retried until answered): the answer also tells a worker the job is over.
-      if (raw.reply) answer(transport, raw, { type: 'ack', incarnation: this.incarnation, jobOver: this.isOver() });
-    }));
+    this.stops.push(listen<WorkerEvent>(transport, this.subjects.events, this.log, (m, raw) => this.onEvent(m, raw)));
     await transport.flush();
     send(transport, this.subjects.all, { type: 'coordinator.hello', incarnation: this.incarnation });
-    this.timer = setInterval(() => this.checkLiveness(), Math.max(100, config.dist.heartbeat_ms));
+    this.timer = setInterval(() => this.apply({ type: 'tick', now: Date.now() }), Math.max(100, config.dist.heartbeat_ms));
     await this.persist();
-    this.log.info('coordinator ready', { job: config.dist.job, workers: this.targetWorkers, step: this.committed.step, incarnation: this.incarnation });
+    this.log.info('coordinator ready', { job: config.dist.job, workers: this.view.target, step: this.view.committed.step, incarnation: this.incarnation });
     this.emitStatus();
   }
-
-  private async resumeFromCheckpoint(why: string): Promise<void> {
-    const point = await findResumePoint(this.paths, this.opts.config, this.opts.allowConfigChange, this.log);
-    this.initialStart = point.start;
-    this.committed = point.committed;
-    this.history = point.history;
-    this.last = this.history[this.history.length - 1] ?? null;
-    if (point.checkpoint) this.checkpoints.push(point.checkpoint);
-    this.log.info(point.checkpoint ? 'resuming from checkpoint' : 'no valid checkpoint; starting from step 0', { why, step: point.committed.step, dir: point.checkpoint?.path });
-  }
-
-  // ---------------------------------------------------------------- events
 
   private onJoin(m: JoinRequest, raw: TransportMessage): void {
-    const { config, transport } = this.opts;
-    if (this.isOver()) return answer(transport, raw, { type: 'join.refused', reason: `job is ${this.state}` });
-    const { member, replaced } = this.members.join(m.workerId, m.host, m.pid, m.backend, Date.now());
-    answer(transport, raw, { type: 'join.ok', incarnation: this.incarnation, heartbeatMs: config.dist.heartbeat_ms });
-    this.log.info('worker joined', { worker: member.id, host: m.host, pid: m.pid, replaced });
-    // A worker joining a running job beyond the target raises it: on Kubernetes `kubectl scale`
-    // alone grows the job. (A leaver does not lower it, so a replacement pod is taken back in;
-    // `instructue scale` lowers it.)
-    const available = this.members.available().length;
-    if (this.current && available > this.targetWorkers && available <= config.data.virtual_shards) {
-      this.log.info('a joining worker raises the target', { from: this.targetWorkers, to: available });
-      this.targetWorkers = available;
+    const actions = this.apply({ type: 'join', id: m.workerId, host: m.host, pid: m.pid, backend: m.backend, now: Date.now() });
+    const reply = actions.find((a) => a.type === 'join.reply');
+    if (reply?.type !== 'join.reply') return;
+    if (reply.ok) answer(this.opts.transport, raw, { type: 'join.ok', incarnation: this.incarnation, heartbeatMs: this.opts.config.dist.heartbeat_ms, workerTimeoutMs: this.opts.config.dist.worker_timeout_ms });
+    else answer(this.opts.transport, raw, { type: 'join.refused', reason: reply.reason, retryable: !isOver(this.view) });
+  }
+
+  private onEvent(e: WorkerEvent, raw: TransportMessage): void {
+    this.apply(membershipEvent(e, Date.now()));
+    // Events are requests (retried until answered): the answer also tells a worker where it stands.
+    if (raw.reply) answer(this.opts.transport, raw, { type: 'ack', incarnation: this.incarnation, ...verdictFor(this.view, e.workerId) });
+  }
+
+  // ---------------------------------------------------------------- decisions → effects
+
+  private apply(event: MembershipEvent): MembershipAction[] {
+    const before = this.view;
+    const { view, actions } = decide(this.view, event, this.policy);
+    this.view = view;
+    for (const action of actions) this.carryOut(action);
+    if (actions.length > 0 || view.phase !== before.phase || view.members.length !== before.members.length) this.emitStatus();
+    return actions;
+  }
+
+  private carryOut(a: MembershipAction): void {
+    const { transport } = this.opts;
+    switch (a.type) {
+      case 'join.reply':
+        return; // answered by onJoin, which holds the request
+      case 'assign':
+        return send(transport, this.subjects.worker(a.to), { type: 'assign', incarnation: this.incarnation, epoch: a.epoch, rank: a.rank, members: a.members, assignment: this.assignment, start: a.start });
+      case 'release':
+        return send(transport, this.subjects.worker(a.to), { type: 'release', reason: a.reason });
+      case 'pause':
+        return send(transport, this.subjects.all, { type: 'pause', epoch: a.epoch, reason: a.reason });
+      case 'commit': {
+        const line = writeCommit(this.paths, a.reports, a.metrics, Date.now());
+        if (line) {
+          this.history.push(line);
+          this.emit({ type: 'metrics', line });
+        }
+        return send(transport, this.subjects.all, { type: 'committed', epoch: this.view.current?.epoch ?? this.view.epoch, step: a.step });
+      }
+      case 'rewind':
+        rewindRunLogs(this.paths, a.step);
+        this.history = this.history.filter((l) => Number(l.step) <= a.step);
+        return;
+      case 'checkpoint':
+        return this.emit({ type: 'checkpoint', checkpoint: { step: a.checkpoint.step, path: a.checkpoint.path, savedAt: a.checkpoint.savedAt } });
+      case 'end':
+        send(transport, this.subjects.all, { type: 'shutdown', reason: a.reason ?? `job ${a.state}` });
+        this.log[a.state === 'failed' ? 'error' : 'info']('job ended', { state: a.state, step: this.view.committed.step, reason: a.reason });
+        this.finish({ state: a.state, step: this.view.committed.step, reason: a.reason });
+        return;
+      case 'persist':
+        return void this.persist();
+      case 'log':
+        return this.log[a.level](a.msg, a.fields);
     }
-    if (replaced && this.current?.order.includes(member.id)) this.onLost([member.id], 'a worker restarted');
-    else this.considerMembership();
-    this.emitStatus();
-  }
-
-  private onEvent(e: WorkerEvent): void {
-    const now = Date.now();
-    this.members.seen(e.workerId, now);
-    const member = this.members.get(e.workerId);
-    if (e.type === 'heartbeat') {
-      if (member && e.backend) member.backend = e.backend;
-      return;
-    }
-    if (!this.current || e.epoch !== this.current.epoch) return; // a previous epoch's straggler
-    switch (e.type) {
-      case 'step.done':
-        if (member) Object.assign(member, { step: e.step, computeMs: e.computeMs, waitMs: e.waitMs });
-        return this.onStepDone(e);
-      case 'checkpoint.saved':
-        return this.onCheckpoint(e.step, e.path);
-      case 'paused':
-        this.current.paused.set(e.workerId, { step: e.step, leaving: e.leaving });
-        if (e.leaving && member) member.leaving = true;
-        return this.considerPause();
-      case 'finished':
-        this.current.finished.add(e.workerId);
-        return this.considerFinish();
-      case 'fault':
-        return this.onFault(e.workerId, e.silentRanks, e.message);
-    }
-  }
-
-  private onStepDone(e: StepDone): void {
-    const commit = this.commits.add(e, this.current!.order.length);
-    if (!commit) return;
-    this.committed = { step: commit.step, cursor: commit.cursor ?? this.committed.cursor };
-    if (commit.metrics) {
-      this.last = commit.metrics;
-      this.history.push(commit.metrics);
-      this.emit({ type: 'metrics', line: commit.metrics });
-    }
-    send(this.opts.transport, this.subjects.all, { type: 'committed', epoch: this.current!.epoch, step: commit.step });
-    void this.persist();
-    this.emitStatus();
-    this.considerPause();
-    this.considerFinish();
-  }
-
-  private onCheckpoint(step: number, path: string): void {
-    const info = { step, path, savedAt: new Date().toISOString() };
-    this.checkpoints = [...this.checkpoints.filter((c) => c.step !== step), info].slice(-Math.max(1, this.opts.config.train.keep_last));
-    this.emit({ type: 'checkpoint', checkpoint: info });
-    void this.persist();
-    this.considerPause();
-  }
-
-  private onFault(workerId: string, silentRanks: number[], message: string): void {
-    const epoch = this.current!;
-    if (epoch.faulted) return;
-    epoch.faulted = true;
-    // A silent rank whose heartbeats also stopped is gone; anyone else is retried.
-    const now = Date.now();
-    const grace = 3 * this.opts.config.dist.heartbeat_ms;
-    const lost = silentRanks.map((r) => epoch.order[r]!).filter((id) => {
-      const m = this.members.get(id);
-      return !m || now - m.lastSeen > grace;
-    });
-    this.log.warn('epoch fault', { epoch: epoch.epoch, reportedBy: workerId, lost, message });
-    for (const id of lost) this.members.get(id)!.lost = true;
-    this.reform('rollback', lost.length > 0 ? `lost ${lost.join(', ')}` : 'collective fault');
-  }
-
-  private onLost(ids: string[], why: string): void {
-    for (const id of ids) {
-      const m = this.members.get(id);
-      if (m) m.lost = true;
-    }
-    if (this.current && ids.some((id) => this.current!.order.includes(id))) this.reform('rollback', `${why}: ${ids.join(', ')}`);
-  }
-
-  private checkLiveness(): void {
-    // Broadcasts are at-most-once: repeat a pending pause until every rank has paused.
-    if (this.pauseRequested && this.current) send(this.opts.transport, this.subjects.all, { type: 'pause', epoch: this.current.epoch, reason: this.stopRequested ? 'stop' : 'resize' });
-    const lost = this.members.expire(Date.now(), this.opts.config.dist.worker_timeout_ms);
-    if (lost.length === 0) return;
-    this.log.warn('workers lost (no heartbeat)', { workers: lost.map((m) => m.id) });
-    for (const m of lost) if (!this.current?.order.includes(m.id)) this.members.remove(m.id);
-    this.onLost(lost.map((m) => m.id), 'no heartbeat');
-    this.emitStatus();
-  }
-
-  // ---------------------------------------------------------------- membership
-
-  /** Starts the first epoch once enough workers joined; pauses a running one to take in newcomers. */
-  private considerMembership(): void {
-    if (this.isOver() || this.state === 'stopping') return;
-    const available = this.members.available();
-    if (!this.current) {
-      if (available.length >= this.targetWorkers) this.formEpoch(this.initialStart, 'start');
-      else this.log.info('waiting for workers', { joined: available.length, needed: this.targetWorkers });
-      return;
-    }
-    const size = this.current.order.length;
-    const wanted = Math.min(this.targetWorkers, available.length);
-    if (wanted !== size && !this.pauseRequested) this.requestPause('resize');
-  }
-
-  private requestPause(reason: 'stop' | 'resize'): void {
-    if (!this.current) return;
-    this.pauseRequested = true;
-    this.state = reason === 'stop' ? 'stopping' : 'reconfiguring';
-    send(this.opts.transport, this.subjects.all, { type: 'pause', epoch: this.current.epoch, reason });
-    this.emitStatus();
-  }
-
-  /** Once every rank paused at the same, committed step: stop, or re-form without leavers/with newcomers. */
-  private considerPause(): void {
-    const epoch = this.current;
-    if (!epoch || epoch.paused.size < epoch.order.length) return;
-    const steps = new Set([...epoch.paused.values()].map((p) => p.step));
-    const step = [...steps][0]!;
-    if (steps.size !== 1 || this.committed.step !== step) return;
-    if (this.stopRequested) {
-      if (!this.checkpoints.some((c) => c.step === step)) return; // rank 0's save is on its way
-      this.end('stopped', `stopped on request at step ${step}`);
-      return;
-    }
-    this.reform('pause', 'membership change at a step boundary');
-  }
-
-  private considerFinish(): void {
-    const epoch = this.current;
-    if (!epoch || epoch.finished.size < epoch.order.length) return;
-    if (this.committed.step < this.opts.config.train.steps) return;
-    if (!this.checkpoints.some((c) => c.step === this.committed.step)) return;
-    this.end('done', null);
-  }
-
-  /** A new epoch after a pause (state at the pause step) or a fault (rolled back to the last commit). */
-  private reform(kind: 'pause' | 'rollback', why: string): void {
-    const previous = this.current?.order ?? [];
-    const survivors = this.members.order(previous, this.targetWorkers).filter((id) => previous.includes(id));
-    let start: EpochStart;
-    if (survivors.length > 0) {
-      start = this.committed.cursor ? { kind: 'snapshot', cursor: this.committed.cursor } : this.initialStart;
-    } else {
-      // Nobody holds the committed state in memory: fall back to where this coordinator started.
-      start = this.initialStart;
-      const from = start.kind === 'checkpoint' ? start.cursor.step : 0;
-      truncateAfterStep(this.paths.consumed, from);
-      truncateAfterStep(this.paths.metrics, from);
-      this.committed = { step: from, cursor: start.kind === 'checkpoint' ? start.cursor : null };
-    }
-    for (const id of previous) {
-      const m = this.members.get(id);
-      if (m?.leaving) this.members.remove(id);
-    }
-    this.log.info(kind === 'pause' ? 'reconfiguring at a step boundary' : 'rolling back to the last committed step', { why, step: this.committed.step });
-    this.formEpoch(start, why);
-  }
-
-  private formEpoch(start: EpochStart, why: string): void {
-    const order = this.members.order(this.current?.order ?? [], this.targetWorkers);
-    this.commits.reset();
-    this.pauseRequested = false;
-    if (order.length === 0) {
-      this.current = null;
-      this.state = 'waiting';
-      this.log.warn('no workers left; waiting for workers to join', { why });
-      this.emitStatus();
-      return;
-    }
-    this.epochNumber += 1;
-    this.current = { epoch: this.epochNumber, order, paused: new Map(), finished: new Set(), faulted: false };
-    this.state = 'running';
-    const assignment = workerAssignment(this.opts.config, this.opts.out);
-    order.forEach((id, rank) => {
-      send(this.opts.transport, this.subjects.worker(id), { type: 'assign', incarnation: this.incarnation, epoch: this.epochNumber, rank, members: order, assignment, start });
-    });
-    // Workers beyond the target (after a scale-down) are released; they exit cleanly.
-    for (const spare of this.members.available().filter((m) => !order.includes(m.id))) {
-      send(this.opts.transport, this.subjects.worker(spare.id), { type: 'release', reason: 'scaled down' });
-      this.members.remove(spare.id);
-    }
-    this.log.info('epoch formed', { epoch: this.epochNumber, workers: order, start: start.kind, step: start.kind === 'fresh' ? 0 : start.cursor.step, why });
-    void this.persist();
-    this.emitStatus();
   }
 
   // ---------------------------------------------------------------- control
 
   async control(request: ControlRequest): Promise<ControlReply> {
-    if (this.isOver()) return { ok: false, message: `job is ${this.state}` };
+    if (isOver(this.view)) return { ok: false, message: `job is ${this.view.phase}` };
     if (request.type === 'stop') {
       this.requestStop();
       return { ok: true, message: 'stopping at the next step boundary after a checkpoint' };
     }
+    const max = this.policy.maxWorkers;
     if (!Number.isInteger(request.workers) || request.workers < 1) return { ok: false, message: 'workers must be a positive integer' };
-    if (request.workers > this.opts.config.data.virtual_shards) return { ok: false, message: `at most data.virtual_shards (${this.opts.config.data.virtual_shards}) workers` };
-    this.targetWorkers = request.workers;
+    if (request.workers > max) return { ok: false, message: `at most data.virtual_shards (${max}) workers` };
     const launched = this.opts.scaleWorkers ? await this.opts.scaleWorkers(request.workers) : { ok: true, message: 'waiting for workers to join (on Kubernetes: kubectl scale statefulset/instructue-worker)' };
-    this.considerMembership();
+    this.apply({ type: 'scale', workers: request.workers, now: Date.now() });
     return launched;
   }
 
   /** Checkpointed stop (SIGTERM/SIGINT, `instructue stop`). */
   requestStop(): void {
-    if (this.stopRequested || this.isOver()) return;
-    this.stopRequested = true;
-    this.log.warn('stop requested: every rank stops at the same step, rank 0 saves a checkpoint');
-    if (!this.current) return this.end('stopped', 'stopped before training started');
-    this.requestPause('stop');
+    this.apply({ type: 'stop', now: Date.now() });
   }
 
-  private end(state: 'done' | 'stopped' | 'failed', reason: string | null): void {
-    if (this.isOver()) return;
-    this.state = state;
-    this.reason = reason;
-    send(this.opts.transport, this.subjects.all, { type: 'shutdown', reason: reason ?? `job ${state}` });
-    this.log.info('job ended', { state, step: this.committed.step, reason });
-    void this.persist();
-    this.emitStatus();
-    this.finish({ state, step: this.committed.step, reason });
-  }
-
-  private isOver(): boolean {
-    return this.state === 'done' || this.state === 'stopped' || this.state === 'failed';
+  /** Ends the job as failed from outside (the launcher: a worker exited with a usage or data error). */
+  fail(reason: string): void {
+    this.apply({ type: 'fail', reason, now: Date.now() });
   }
 
   async close(): Promise<void> {
@@ -390,14 +208,7 @@ export class Coordinator {
   // ---------------------------------------------------------------- status
 
   status(): JobStatus {
-    const epoch = this.current;
-    const rankOf = (id: string) => (epoch ? (epoch.order.indexOf(id) >= 0 ? epoch.order.indexOf(id) : null) : null);
-    const stateOf = (m: Member) => (m.lost ? 'lost' : m.leaving ? 'left' : epoch?.paused.has(m.id) ? 'paused' : rankOf(m.id) !== null ? 'training' : 'joining');
-    return {
-      job: this.opts.config.dist.job, state: this.state, epoch: this.epochNumber, step: this.committed.step,
-      totalSteps: this.opts.config.train.steps, targetWorkers: this.targetWorkers, workers: this.members.statuses(rankOf, stateOf),
-      last: this.last, checkpoints: this.checkpoints, startedAt: this.startedAt, reason: this.reason,
-    };
+    return jobStatus(this.view, { job: this.opts.config.dist.job, totalSteps: this.opts.config.train.steps, last: this.history[this.history.length - 1] ?? null, startedAt: this.startedAt });
   }
 
   metricsHistory(): MetricsLine[] {
@@ -418,16 +229,33 @@ export class Coordinator {
   }
 
   private async persist(): Promise<void> {
-    const latest = this.checkpoints[this.checkpoints.length - 1];
-    const record: JobRecord = {
-      job: this.opts.config.dist.job, incarnation: this.incarnation, state: this.state, epoch: this.epochNumber,
-      committedStep: this.committed.step, checkpoint: latest ? { step: latest.step, path: latest.path } : null,
-      runDir: this.opts.out, updatedAt: new Date().toISOString(),
-    };
+    const latest = this.view.checkpoints[this.view.checkpoints.length - 1];
     try {
-      await this.records.write(record);
+      await this.records.write({
+        job: this.opts.config.dist.job, incarnation: this.incarnation, state: this.view.phase, epoch: this.view.epoch,
+        committedStep: this.view.committed.step, checkpoint: latest ? { step: latest.step, path: latest.path } : null,
+        runDir: this.opts.out, updatedAt: new Date().toISOString(),
+      });
     } catch (err) {
       this.log.warn('could not write the job record (will retry on the next change)', { error: (err as Error).message });
     }
+  }
+}
+
+/** A worker's message as a membership event. */
+function membershipEvent(e: WorkerEvent, now: number): MembershipEvent {
+  switch (e.type) {
+    case 'heartbeat':
+      return { type: 'heartbeat', id: e.workerId, epoch: e.epoch, backend: e.backend, now };
+    case 'step.done':
+      return { type: 'step.done', report: e, now };
+    case 'checkpoint.saved':
+      return { type: 'checkpoint.saved', id: e.workerId, epoch: e.epoch, step: e.step, path: e.path, cursor: e.cursor, now };
+    case 'paused':
+      return { type: 'paused', id: e.workerId, epoch: e.epoch, step: e.step, leaving: e.leaving, now };
+    case 'finished':
+      return { type: 'finished', id: e.workerId, epoch: e.epoch, step: e.step, now };
+    case 'fault':
+      return { type: 'fault', id: e.workerId, epoch: e.epoch, silentRanks: e.silentRanks, message: e.message, now };
   }
 }

@@ -1,10 +1,10 @@
 /**
  * @module coordinator/members
- * The worker table: who joined, when they were last heard from, and their figures. Rank order
- * for a new epoch puts survivors of the previous epoch first (in their old order, so rank 0
- * holds the state to broadcast), then newcomers by join time.
+ * The worker table as plain data (part of the coordinator's `JobView`): who joined, from which
+ * process, when they were last heard from, and their figures. Rank order for a new epoch puts
+ * survivors of the previous epoch first (in their old order, so rank 0 holds the state to
+ * broadcast), then newcomers by join time. Pure functions; `membership.ts` decides with them.
  */
-import type { WorkerStatus } from '../control/status.js';
 
 export interface Member {
   id: string;
@@ -13,74 +13,39 @@ export interface Member {
   backend: string;
   joinedAt: number;
   lastSeen: number;
+  /** Last step this worker reported done, and how long its last step computed and waited. */
   step: number;
   computeMs: number;
   waitMs: number;
+  /** Asked to leave (SIGTERM): dropped at the next step boundary. */
   leaving: boolean;
+  /** Silent past `dist.worker_timeout_ms`; it may come back and join again. */
   lost: boolean;
 }
 
-export class MemberTable {
-  private readonly members = new Map<string, Member>();
+export type MemberTable = Member[];
 
-  /** Adds or refreshes a worker; a known id with another pid/host is a new process (returns true). */
-  join(id: string, host: string, pid: number, backend: string, now: number): { member: Member; replaced: boolean } {
-    const known = this.members.get(id);
-    const replaced = Boolean(known && (known.pid !== pid || known.host !== host));
-    if (known && !replaced && !known.lost) {
-      known.lastSeen = now;
-      return { member: known, replaced: false };
-    }
-    const member: Member = { id, host, pid, backend, joinedAt: now, lastSeen: now, step: 0, computeMs: 0, waitMs: 0, leaving: false, lost: false };
-    this.members.set(id, member);
-    return { member, replaced };
-  }
+export function newMember(id: string, host: string, pid: number, backend: string, now: number): Member {
+  return { id, host, pid, backend, joinedAt: now, lastSeen: now, step: 0, computeMs: 0, waitMs: 0, leaving: false, lost: false };
+}
 
-  get(id: string): Member | undefined {
-    return this.members.get(id);
-  }
+export function findMember(table: MemberTable, id: string): Member | undefined {
+  return table.find((m) => m.id === id);
+}
 
-  seen(id: string, now: number): void {
-    const m = this.members.get(id);
-    if (m) m.lastSeen = now;
-  }
+/** Live, non-leaving members. */
+export function available(table: MemberTable): Member[] {
+  return table.filter((m) => !m.lost && !m.leaving);
+}
 
-  remove(id: string): void {
-    this.members.delete(id);
-  }
-
-  /** Members silent for longer than `timeoutMs`, marked lost. */
-  expire(now: number, timeoutMs: number): Member[] {
-    const lost: Member[] = [];
-    for (const m of this.members.values()) {
-      if (!m.lost && now - m.lastSeen > timeoutMs) {
-        m.lost = true;
-        lost.push(m);
-      }
-    }
-    return lost;
-  }
-
-  /** Live, non-leaving members. */
-  available(): Member[] {
-    return [...this.members.values()].filter((m) => !m.lost && !m.leaving);
-  }
-
-  /** Epoch order: survivors of `previous` first (old order), then newcomers by join time; at most `limit`. */
-  order(previous: string[], limit: number): string[] {
-    const live = new Set(this.available().map((m) => m.id));
-    const survivors = previous.filter((id) => live.has(id));
-    const newcomers = this.available()
-      .filter((m) => !previous.includes(m.id))
-      .sort((a, b) => a.joinedAt - b.joinedAt || a.id.localeCompare(b.id))
-      .map((m) => m.id);
-    return [...survivors, ...newcomers].slice(0, limit);
-  }
-
-  statuses(rankOf: (id: string) => number | null, stateOf: (m: Member) => WorkerStatus['state']): WorkerStatus[] {
-    return [...this.members.values()].map((m) => ({
-      id: m.id, rank: rankOf(m.id), state: stateOf(m), host: m.host, pid: m.pid, backend: m.backend,
-      step: m.step, computeMs: m.computeMs, waitMs: m.waitMs, lastSeen: m.lastSeen,
-    }));
-  }
+/** Epoch order: survivors of `previous` first (old order), then newcomers by join time; at most `limit`. */
+export function epochOrder(table: MemberTable, previous: readonly string[], limit: number): string[] {
+  const live = available(table);
+  const liveIds = new Set(live.map((m) => m.id));
+  const survivors = previous.filter((id) => liveIds.has(id));
+  const newcomers = live
+    .filter((m) => !previous.includes(m.id))
+    .sort((a, b) => a.joinedAt - b.joinedAt || a.id.localeCompare(b.id))
+    .map((m) => m.id);
+  return [...survivors, ...newcomers].slice(0, limit);
 }

@@ -7,7 +7,7 @@
  * the model's layout step (src/model/layout.ts); this stays per sample so workers can encode
  * their own shard slices independently.
  */
-import type { EncoderTokenizer, TextTokenizer } from '../model/tokenizer.js';
+import type { EncoderTokenizer, TextTokenizer } from '../tokenizers/tokenizer.js';
 import { LINE_SEPARATOR } from './render-templates.js';
 import { renderSourceLines, renderTabular } from './render.js';
 import { featurizeTabular, type TabularSchema } from './tabular.js';

@@ -2,11 +2,13 @@
  * @module data/shards
  * Data position that does not depend on the number of workers (DESIGN.md §3.3). Sample i lives
  * in virtual shard i mod V for good; each epoch visits every shard in its own permuted order
- * (seeded by seed, epoch, shard) up to a per-shard cursor. A global batch is carved from the
- * cursors for any world size W ≤ V, so the cursors alone — plain JSON in a checkpoint — say
- * exactly which samples of the epoch are used, and every sample is used exactly once per epoch
- * even when W changes between steps. Every method is a pure function of the state: all ranks
- * compute the same batches independently.
+ * (seeded by seed, epoch, shard) up to a per-shard cursor. The global batch of a step is drawn
+ * from the cursors without looking at the world size — the samples of step s and their order
+ * are a function of (seed, data, step) alone — and rank r of W takes the r-th contiguous slice
+ * of it. So 1, 2, 3 or 4 workers, and any history of faults and resizes, train on the same
+ * batches; the cursors alone (plain JSON in a checkpoint) say which samples of the epoch are
+ * used, and every sample is used exactly once per epoch. Every method is a pure function of the
+ * state: all ranks compute the same batches independently.
  */
 import { CheckpointError, ConfigError } from '../errors.js';
 import { Rng } from '../util/rng.js';
@@ -22,9 +24,11 @@ export interface ShardState {
 }
 
 export interface ShardBatch {
-  /** The epoch every sample of this batch belongs to. */
-  epoch: number;
-  /** Global sample indices per rank (rank r's list is perRank[r]). */
+  /** The data epoch every sample of this batch belongs to. */
+  dataEpoch: number;
+  /** The global batch: sample indices in order (the same for every world size). */
+  global: number[];
+  /** Contiguous slices of `global`, one per rank (rank r's list is perRank[r]). */
   perRank: number[][];
 }
 
@@ -64,8 +68,8 @@ export class VirtualShards {
     return { ...this.state, cursors: this.state.cursors.slice() };
   }
 
-  /** The current epoch (advances on the `next` call after an epoch's last batch). */
-  get epoch(): number {
+  /** The current data epoch (advances on the `next` call after an epoch's last batch). */
+  get dataEpoch(): number {
     return this.state.epoch;
   }
 
@@ -77,24 +81,12 @@ export class VirtualShards {
   }
 
   /**
-   * Shards owned by each of `worldSize` ranks: rank r owns shards r, r+W, r+2W, … (balanced to
-   * within one shard, and the same on every rank).
-   */
-  assignment(worldSize: number): number[][] {
-    this.checkWorld(worldSize);
-    const owned: number[][] = Array.from({ length: worldSize }, () => []);
-    for (let s = 0; s < this.state.virtualShards; s++) owned[s % worldSize].push(s);
-    return owned;
-  }
-
-  /**
-   * Draws the next global batch of at most `globalBatch` samples for `worldSize` ranks and
-   * advances the cursors. Rank r gets ⌈B/W⌉ or ⌊B/W⌋ samples (first ranks get the extra), where
-   * B = min(globalBatch, samples left in the epoch). Each rank first takes from its own shards,
-   * one sample at a time from the owned shard with the most samples left (ties → lowest shard
-   * id; round-robin in effect); ranks whose shards ran dry then take, in rank order, from the
-   * shard with the most samples left overall (same tie rule). A batch never spans two epochs:
-   * the last one may be smaller, and the call after it starts epoch + 1.
+   * Draws the next global batch of at most `globalBatch` samples and advances the cursors: one
+   * sample at a time from the shard with the most samples left (ties → lowest shard id;
+   * round-robin in effect), whatever the world size. Rank r of `worldSize` gets the r-th
+   * contiguous slice, ⌈B/W⌉ or ⌊B/W⌋ samples (first ranks get the extra), where
+   * B = min(globalBatch, samples left in the epoch). A batch never spans two epochs: the last
+   * one may be smaller, and the call after it starts epoch + 1.
    */
   next(globalBatch: number, worldSize: number): ShardBatch {
     this.checkWorld(worldSize);
@@ -104,19 +96,10 @@ export class VirtualShards {
       this.state.cursors.fill(0);
     }
     const total = Math.min(globalBatch, this.remaining);
-    const base = Math.floor(total / worldSize);
-    const extra = total % worldSize;
-    const quota = (r: number) => base + (r < extra ? 1 : 0);
-    const perRank: number[][] = Array.from({ length: worldSize }, () => []);
-    const owned = this.assignment(worldSize);
-    for (let r = 0; r < worldSize; r++) {
-      for (let s = this.fullest(owned[r]); perRank[r].length < quota(r) && s >= 0; s = this.fullest(owned[r])) perRank[r].push(this.take(s));
-    }
     const all = Array.from({ length: this.state.virtualShards }, (_, s) => s);
-    for (let r = 0; r < worldSize; r++) {
-      while (perRank[r].length < quota(r)) perRank[r].push(this.take(this.fullest(all)));
-    }
-    return { epoch: this.state.epoch, perRank };
+    const global: number[] = [];
+    while (global.length < total) global.push(this.take(this.fullest(all)));
+    return { dataEpoch: this.state.epoch, global, perRank: contiguousSlices(global, worldSize) };
   }
 
   /** What `next` would return, without advancing. */
@@ -172,4 +155,18 @@ export class VirtualShards {
       throw new ConfigError(`world size ${worldSize} must be between 1 and data.virtual_shards (${V}); raise data.virtual_shards to run more workers`);
     }
   }
+}
+
+/** `items` cut into `parts` contiguous slices, the first `length % parts` one longer. */
+export function contiguousSlices<T>(items: readonly T[], parts: number): T[][] {
+  const base = Math.floor(items.length / parts);
+  const extra = items.length % parts;
+  const out: T[][] = [];
+  let start = 0;
+  for (let r = 0; r < parts; r++) {
+    const end = start + base + (r < extra ? 1 : 0);
+    out.push(items.slice(start, end));
+    start = end;
+  }
+  return out;
 }

@@ -7,7 +7,7 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { ConfigError, WeightsError } from '../errors.js';
-import { readSafetensors, writeSafetensors } from '../model/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../weights/safetensors.js';
 
 /** The tensor name of the instruction vectors. */
 export const INSTRUCTION_TOKENS_TENSOR = 'instruction_tokens';

@@ -6,14 +6,14 @@
  * checkpointed stop; `instructue scale` → more or fewer workers.
  */
 import { join } from 'node:path';
-import { Progress } from '../cli/progress.js';
-import type { Frozen } from '../config/load.js';
+import { loadConfig, type Frozen } from '../config/load.js';
 import type { InstructueConfig } from '../config/schema.js';
 import type { Coordinator, JobOutcome } from '../coordinator/coordinator.js';
 import { runCoordinator } from '../coordinator/run.js';
 import { natsAuth } from '../transport/nats-credentials.js';
 import { startNatsCluster } from '../transport/nats-server.js';
 import type { Logger } from '../log.js';
+import { WorkerFailedError } from '../errors.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface LocalClusterOptions {
@@ -24,31 +24,45 @@ export interface LocalClusterOptions {
   natsUrl: string;
   resume: boolean;
   allowConfigChange: boolean;
-  progress: boolean;
   log: Logger;
-  /** Called when the coordinator is up (tests reach the pool and coordinator through it). */
-  onReady?: (cluster: { coordinator: Coordinator; pool: WorkerPool; controlUrl: string }) => void | Promise<void>;
+  /** Called when the coordinator is up (the CLI draws its progress from it; tests reach the pool and coordinator). */
+  onReady?: (cluster: LocalCluster) => void | Promise<void>;
+}
+
+export interface LocalCluster {
+  coordinator: Coordinator;
+  pool: WorkerPool;
+  controlUrl: string;
 }
 
 export async function trainCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
-  const { config, log } = opts;
+  const { log } = opts;
+  // Validated again with the worker count, so `--workers` above data.virtual_shards fails here.
+  const config = loadConfig({ object: opts.config, overrides: { 'dist.workers': opts.workers }, env: {} });
   // With credentials configured (dist.nats_*), the servers require them too.
   const nats = opts.natsUrl ? null : await startNatsCluster({ size: config.dist.nats_cluster_size, jetstream: true, auth: natsAuth(config.dist), maxPayload: config.dist.nats_max_payload, log });
   const natsUrl = opts.natsUrl || nats!.url;
-  const pool = new WorkerPool({ natsUrl, job: config.dist.job, logDir: join(opts.out, 'logs'), log });
+  let fatal: string | null = null;
+  let coordinatorRef: Coordinator | null = null;
+  const pool = new WorkerPool({
+    natsUrl, job: config.dist.job, logDir: join(opts.out, 'logs'), log, maxRestarts: config.dist.max_restarts,
+    onFatal: (_id, reason) => {
+      fatal ??= reason;
+      coordinatorRef?.fail(reason);
+    },
+  });
   let stopSignals: (() => void) | null = null;
   try {
     log.info('local cluster starting', { nats: natsUrl, workers: opts.workers, out: opts.out });
     const outcome = await runCoordinator({
-      config: { ...config, dist: { ...config.dist, workers: opts.workers } } as Frozen<InstructueConfig>,
+      config,
       natsUrl, out: opts.out, resume: opts.resume, allowConfigChange: opts.allowConfigChange, log,
       scaleWorkers: async (n) => {
         pool.grow(n);
         return { ok: true, message: `${n} workers wanted; ${pool.alive.length} running` };
       },
       onReady: async (coordinator, controlUrl) => {
-        const token = config.control.token ? `#token=${encodeURIComponent(config.control.token)}` : '';
-        if (opts.progress) process.stderr.write(`dashboard: ${controlUrl}/${token}   (instructue status --url ${controlUrl})\n`);
+        coordinatorRef = coordinator;
         const stop = () => coordinator.requestStop();
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
@@ -56,19 +70,14 @@ export async function trainCluster(opts: LocalClusterOptions): Promise<JobOutcom
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
         };
-        if (opts.progress) {
-          const progress = new Progress({ label: 'train', total: config.train.steps }, coordinator.status().step);
-          coordinator.onStatusEvent((e) => {
-            if (e.type !== 'metrics') return;
-            const w = coordinator.status().workers.filter((x) => x.state === 'training').length;
-            progress.update(Number(e.line.step), { loss_lm: e.line.loss_lm ?? null, loss_cl: e.line.loss_cl ?? null, 'tok/s': Math.round(Number(e.line.tokens_per_s)), workers: w });
-          });
-        }
         pool.grow(opts.workers);
         await opts.onReady?.({ coordinator, pool, controlUrl });
       },
     });
+    pool.stop();
     await pool.waitAll(30_000);
+    // A worker that cannot start (bad data, bad config) is the run's error, not a job state.
+    if (fatal) throw new WorkerFailedError(fatal);
     return outcome;
   } finally {
     (stopSignals as (() => void) | null)?.();

@@ -1,12 +1,19 @@
 /**
  * @module launcher/worker-pool
  * The local launcher's worker processes: `instructue worker` children with ids w0, w1, …, each
- * logging to RUN/logs/<id>.log. Resizing up starts new ones (they join through the
- * coordinator); resizing down is the coordinator's job (it releases workers, which exit).
+ * logging to RUN/logs/<id>.log. Growing starts new ones (they join through the coordinator);
+ * shrinking is the coordinator's job (it releases workers, which exit).
+ *
+ * - A worker that dies (killed, crashed) is replaced by a new one, at most `maxRestarts` times
+ *   in the pool's life (torchrun's `--max-restarts`); a worker that exits with code 2 (a usage,
+ *   config or data error: every replacement would fail the same way) is not: `onFatal` hears
+ *   its last log line instead.
+ * - Each child's stdin is a pipe from this process: when the launcher dies, even by SIGKILL, the
+ *   pipe closes and the worker exits (INSTRUCTUE_EXIT_WITH_PARENT), so no orphan trains on.
  * Only processes this pool started are ever signalled, by PID.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 
@@ -16,6 +23,10 @@ export interface WorkerPoolOptions {
   logDir: string;
   log: Logger;
   env?: NodeJS.ProcessEnv;
+  /** Replacements of dead workers allowed over the pool's life. */
+  maxRestarts: number;
+  /** A worker exited with code 2: `reason` quotes its last log line. */
+  onFatal?: (id: string, reason: string) => void;
 }
 
 const BIN = new URL('../../../bin/instructue.js', import.meta.url).pathname;
@@ -23,6 +34,8 @@ const BIN = new URL('../../../bin/instructue.js', import.meta.url).pathname;
 export class WorkerPool {
   private readonly children = new Map<string, ChildProcess>();
   private next = 0;
+  private restarts = 0;
+  private stopping = false;
 
   constructor(private readonly opts: WorkerPoolOptions) {
     mkdirSync(opts.logDir, { recursive: true });
@@ -33,9 +46,19 @@ export class WorkerPool {
     return [...this.children.keys()];
   }
 
+  /** Replacements started so far. */
+  get restarted(): number {
+    return this.restarts;
+  }
+
   /** Starts workers until `count` are alive. */
   grow(count: number): void {
     while (this.children.size < count) this.start();
+  }
+
+  /** The job is ending: workers that exit from now on are not replaced. */
+  stop(): void {
+    this.stopping = true;
   }
 
   private start(): void {
@@ -43,7 +66,7 @@ export class WorkerPool {
     const logFile = join(this.opts.logDir, `${id}.log`);
     const fd = openSync(logFile, 'a');
     const child = spawn(process.execPath, [BIN, 'worker', '--nats', this.opts.natsUrl, '--job', this.opts.job, '--id', id], {
-      stdio: ['ignore', fd, fd], env: { ...process.env, ...this.opts.env },
+      stdio: ['pipe', fd, fd], env: { ...process.env, ...this.opts.env, INSTRUCTUE_EXIT_WITH_PARENT: '1' },
     });
     closeSync(fd);
     this.children.set(id, child);
@@ -51,7 +74,23 @@ export class WorkerPool {
     child.on('exit', (code, signal) => {
       this.children.delete(id);
       this.opts.log.info('worker exited', { worker: id, code, signal });
+      this.afterExit(id, code, signal, logFile);
     });
+  }
+
+  private afterExit(id: string, code: number | null, signal: NodeJS.Signals | null, logFile: string): void {
+    if (this.stopping || code === 0) return;
+    if (code === 2) {
+      this.opts.onFatal?.(id, `worker ${id} exited with a usage, config or data error (code 2): ${lastLine(logFile)}`);
+      return;
+    }
+    if (this.restarts >= this.opts.maxRestarts) {
+      this.opts.log.error('a worker died and dist.max_restarts is used up; not replacing it', { worker: id, code, signal, restarts: this.restarts });
+      return;
+    }
+    this.restarts += 1;
+    this.opts.log.warn('a worker died; starting a replacement', { worker: id, code, signal, restart: this.restarts, of: this.opts.maxRestarts });
+    this.start();
   }
 
   /** Sends `signal` to one worker (tests: kill -9, SIGTERM). */
@@ -66,6 +105,7 @@ export class WorkerPool {
 
   /** Waits for every worker to exit; SIGKILLs the ones still running after `timeoutMs`. */
   async waitAll(timeoutMs: number): Promise<void> {
+    this.stop();
     const deadline = Date.now() + timeoutMs;
     while (this.children.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     for (const [id, child] of this.children) {
@@ -73,5 +113,15 @@ export class WorkerPool {
       child.kill('SIGKILL');
     }
     while (this.children.size > 0) await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The last non-empty line of a log file (what a failing worker said last). */
+function lastLine(file: string): string {
+  try {
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    return lines[lines.length - 1] ?? '(empty log)';
+  } catch {
+    return `(no log at ${file})`;
   }
 }

@@ -10,7 +10,6 @@ import { tf } from '../backend/tf.js';
 import type { Frozen } from '../config/load.js';
 import type { ModelConfig } from '../config/schema.js';
 import { PREAMBLE } from '../data/render-templates.js';
-import { SYNTH_LEXICON } from '../data/synth/lexicon.js';
 import type { TabularSchema } from '../data/tabular.js';
 import { SOURCE_NAMES, type SourceName } from '../data/types.js';
 import { WeightsError } from '../errors.js';
@@ -18,16 +17,16 @@ import type { Logger } from '../log.js';
 import { Rng } from '../util/rng.js';
 import type { BertDims } from './bert.js';
 import { buildBert, buildQwen2 } from './build-backbones.js';
-import { normalizeBertNames, parseBertConfig, parseQwen2Config, readHfConfig, readHfWeights } from './hf-folder.js';
-import { loadEncoderTokenizer, loadTextTokenizer } from './hf-tokenizer.js';
+import { normalizeBertNames, parseBertConfig, parseQwen2Config, readHfConfig, readHfWeights } from '../weights/hf-folder.js';
+import { loadEncoderTokenizer, loadTextTokenizer } from '../tokenizers/hf-tokenizer.js';
 import { InstructUE } from './instructue.js';
 import type { Linear } from './layers.js';
 import { ParameterStore } from './parameters.js';
 import type { Qwen2Dims } from './qwen2.js';
 import { SPECIAL_TOKENS, specialIndex } from './special-tokens.js';
-import type { EncoderTokenizer, TextTokenizer } from './tokenizer.js';
+import type { EncoderTokenizer, TextTokenizer } from '../tokenizers/tokenizer.js';
 import { WeightReader, type WeightSource } from './weight-source.js';
-import { tinyEncoderTokenizer, tinyTextTokenizer } from './wordpiece-vocab.js';
+import { tinyEncoderTokenizer, tinyTextTokenizer } from '../tokenizers/wordpiece-vocab.js';
 
 export interface BuiltModel {
   model: InstructUE;
@@ -40,6 +39,8 @@ export interface BuiltModel {
 export interface BuildOptions {
   seed: number;
   tabularSchema: TabularSchema;
+  /** Words of the built-in WordPiece vocabulary, used where no tokenizer folder is configured (the tiny preset). */
+  vocabulary: readonly string[];
   log: Logger;
 }
 
@@ -178,17 +179,17 @@ export function assembleInstructUE(o: AssembleOptions): InstructUE {
 }
 
 /** Tokenizers from HF folders, or the built-in tiny vocabulary. */
-async function loadTokenizers(cfg: Frozen<ModelConfig>): Promise<{ decoderTokenizer: TextTokenizer; encoderTokenizer: EncoderTokenizer }> {
+async function loadTokenizers(cfg: Frozen<ModelConfig>, vocabulary: readonly string[]): Promise<{ decoderTokenizer: TextTokenizer; encoderTokenizer: EncoderTokenizer }> {
   const decDir = cfg.decoder.tokenizer_dir || cfg.decoder.hf_dir;
   const encDir = cfg.encoder.tokenizer_dir || cfg.encoder.hf_dir;
   return {
-    decoderTokenizer: decDir ? await loadTextTokenizer(decDir) : await tinyTextTokenizer(SYNTH_LEXICON),
-    encoderTokenizer: encDir ? await loadEncoderTokenizer(encDir) : await tinyEncoderTokenizer(SYNTH_LEXICON),
+    decoderTokenizer: decDir ? await loadTextTokenizer(decDir) : await tinyTextTokenizer(vocabulary),
+    encoderTokenizer: encDir ? await loadEncoderTokenizer(encDir) : await tinyEncoderTokenizer(vocabulary),
   };
 }
 
 export async function buildModel(cfg: Frozen<ModelConfig>, opts: BuildOptions): Promise<BuiltModel> {
-  const { decoderTokenizer, encoderTokenizer } = await loadTokenizers(cfg);
+  const { decoderTokenizer, encoderTokenizer } = await loadTokenizers(cfg, opts.vocabulary);
   const textOnly = cfg.input_mode === 'text_only';
   const dec = await decoderPart(cfg, opts.seed, decoderTokenizer);
   const eosId = dec.eos ?? decoderTokenizer.tokenToId('[SEP]');

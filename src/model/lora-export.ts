@@ -5,7 +5,7 @@
  * Every other trainable (source adapters, special-token rows, instruction vectors) goes to the
  * adapter folder's `instructue_extras.safetensors` in our own layout.
  */
-import type { HostTensor } from './safetensors.js';
+import type { HostTensor } from '../weights/safetensors.js';
 
 const LORA = /\.lora_[AB]\.weight$/;
 

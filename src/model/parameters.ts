@@ -7,7 +7,7 @@
  * so each store prefixes them with a unique id (tests build several models in one process).
  */
 import { tf, type Tensor } from '../backend/tf.js';
-import type { HostTensor } from './safetensors.js';
+import type { HostTensor } from '../weights/safetensors.js';
 
 let nextStoreId = 0;
 

@@ -15,8 +15,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WeightsError } from '../errors.js';
-import { pathExists, readJsonFile } from './hf-folder.js';
-import { readSafetensors, writeSafetensors, type HostTensor } from './safetensors.js';
+import { pathExists, readJsonFile } from '../weights/hf-folder.js';
+import { readSafetensors, writeSafetensors, type HostTensor } from '../weights/safetensors.js';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';

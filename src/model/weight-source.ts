@@ -10,7 +10,7 @@ import { WeightsError } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import type { Linear, LoraPair } from './layers.js';
 import type { ParameterStore } from './parameters.js';
-import type { HostTensor } from './safetensors.js';
+import type { HostTensor } from '../weights/safetensors.js';
 
 export type WeightSource =
   | { kind: 'hf'; tensors: Map<string, HostTensor>; file: string }

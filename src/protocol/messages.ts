@@ -7,9 +7,10 @@
  * incompatible change: a peer with another version is refused with `PROTOCOL_MISMATCH`.
  */
 
-import type { ShardState } from '../data/shards.js';
+import type { WorkerConfig } from '../config/worker-config.js';
+import type { TrainCursor } from '../train/train-state.js';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 // ---------------------------------------------------------------------------------------------
 // Collectives (src/collectives/collectives.ts)
@@ -88,17 +89,10 @@ export type CollectiveControl = RetransmitRequest | FlowCredit | CollectiveAbort
 
 /** What a worker is told to run: the config it needs (never the coordinator's whole config). */
 export interface WorkerAssignment {
-  /** JSON of the run config without control settings (ports, tokens) or the NATS URL. */
-  config: Record<string, unknown>;
+  /** The run config as a worker knows it: no control settings, no NATS address or credentials. */
+  config: WorkerConfig;
   /** The run folder on storage shared with the coordinator (rank 0 writes checkpoints there). */
   runDir: string;
-}
-
-/** Step, optimizer step and data position: the small part of the training state (JSON). */
-export interface TrainCursor {
-  step: number;
-  optimizerStep: number;
-  shards: ShardState;
 }
 
 /** Where the ranks of a new epoch get their state: rank 0 loads it, then broadcasts to all. */
@@ -118,8 +112,9 @@ export interface JoinRequest {
 
 /** Coordinator → worker: the answer to a join. */
 export type JoinReply =
-  | { type: 'join.ok'; incarnation: string; heartbeatMs: number }
-  | { type: 'join.refused'; reason: string };
+  | { type: 'join.ok'; incarnation: string; heartbeatMs: number; workerTimeoutMs: number }
+  /** `retryable`: the refusal may pass (an id still held by a process that is timing out); else give up. */
+  | { type: 'join.refused'; reason: string; retryable: boolean };
 
 /** Coordinator → one worker: run epoch `epoch` as `rank` of `members` (an epoch bump aborts the old one); or leave. */
 export type WorkerDirect = AssignMessage | { type: 'release'; reason: string };
@@ -152,7 +147,8 @@ export type WorkerEvent =
       metrics: Record<string, number | null> | null; cursor: TrainCursor | null;
       computeMs: number; waitMs: number;
     }
-  | { type: 'checkpoint.saved'; workerId: string; epoch: number; step: number; path: string }
+  /** Rank 0 published the checkpoint of `step` (with the cursor it holds, for a later restart from it). */
+  | { type: 'checkpoint.saved'; workerId: string; epoch: number; step: number; path: string; cursor: TrainCursor }
   | { type: 'paused'; workerId: string; epoch: number; step: number; leaving: boolean }
   | { type: 'finished'; workerId: string; epoch: number; step: number }
   | { type: 'fault'; workerId: string; epoch: number; step: number; code: string; message: string; silentRanks: number[] };
@@ -164,8 +160,12 @@ export type WorkerEvent =
 export interface EventAck {
   type: 'ack';
   incarnation: string;
-  /** The job ended (done or stopped): the worker exits. */
+  /** The job ended (done, stopped or failed): the worker exits. */
   jobOver: boolean;
+  /** The coordinator does not count this worker as a member (it was dropped as lost): stop stepping, discard uncommitted work and join again. */
+  rejoin: boolean;
+  /** This worker was released by a scale-down (in case it missed the message): exit. */
+  release: boolean;
 }
 
 export type ControlMessage = JoinRequest | JoinReply | WorkerDirect | CoordinatorBroadcast | WorkerEvent | EventAck;

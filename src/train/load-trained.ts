@@ -8,15 +8,16 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { selectBackend, type ActiveBackend } from '../backend/select.js';
 import { FsCheckpointStore } from '../checkpoint/fs-store.js';
-import { TRAINABLE_FILE } from '../checkpoint/training-checkpoint.js';
+import { TRAINABLE_FILE } from './checkpoint.js';
 import { loadConfig, type Frozen } from '../config/load.js';
 import type { BackendName, InstructueConfig } from '../config/schema.js';
 import { findTabularSchema, readTabularSchema } from '../data/tabular-file.js';
 import type { TabularSchema } from '../data/tabular.js';
 import { CheckpointError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { buildModel, type BuiltModel } from '../model/build.js';
-import { parseSafetensors } from '../model/safetensors.js';
+import type { BuiltModel } from '../model/build.js';
+import { buildRunModel } from './run-model.js';
+import { parseSafetensors } from '../weights/safetensors.js';
 import { runPaths } from './run-dir.js';
 
 export interface TrainedModel {
@@ -57,7 +58,7 @@ export async function loadTrainedModel(opts: LoadTrainedOptions): Promise<Traine
   }
   const backend = await selectBackend(config.backend, opts.log);
   const tabularSchema = readTabularSchema(findTabularSchema(config.data.train, config.data.tabular_schema));
-  const built = await buildModel(config.model, { seed: config.seed, tabularSchema, log: opts.log });
+  const built = await buildRunModel(config, tabularSchema, opts.log);
   const file = join(loaded.location, TRAINABLE_FILE);
   built.model.store.restore(parseSafetensors(loaded.files.get(TRAINABLE_FILE)!, file).tensors, file);
   opts.log.info('trained model loaded', { checkpoint: loaded.location, step: loaded.step });

@@ -1,7 +1,7 @@
 /**
  * @module train/run-dir
  * The layout of a run folder and its append-only logs:
- *   RUN/config.json        the effective config of the run
+ *   RUN/config.json        the effective config of the run, secrets redacted (mode 0600)
  *   RUN/metrics.jsonl      one line per logged step (rank 0)
  *   RUN/consumed.jsonl     one line per committed step and rank: {"epoch","step","rank","ids"}
  *   RUN/checkpoints/       step-NNNNNNNN/ folders and the `latest` pointer
@@ -10,6 +10,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { redactConfig } from '../config/redact.js';
 
 export interface RunPaths {
   root: string;
@@ -33,6 +34,13 @@ export function ensureRunDir(paths: RunPaths): void {
   mkdirSync(paths.checkpoints, { recursive: true });
 }
 
+/** Writes RUN/config.json: the effective config with sensitive values redacted, readable by the owner only. */
+export function writeRunConfig(paths: RunPaths, config: object): void {
+  const tmp = `${paths.config}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(redactConfig(config), null, 2) + '\n', { mode: 0o600 });
+  renameSync(tmp, paths.config);
+}
+
 export function appendJsonLine(file: string, value: unknown): void {
   appendFileSync(file, JSON.stringify(value) + '\n');
 }
@@ -53,6 +61,12 @@ export function truncateAfterStep(file: string, step: number): void {
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, kept.map((l) => l + '\n').join(''));
   renameSync(tmp, file);
+}
+
+/** Cuts both logs back to `step`: the steps after it will be recomputed (resume, rollback). */
+export function rewindRunLogs(paths: RunPaths, step: number): void {
+  truncateAfterStep(paths.consumed, step);
+  truncateAfterStep(paths.metrics, step);
 }
 
 /** All JSON lines of a log (skipping a torn last line). */

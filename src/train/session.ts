@@ -1,44 +1,33 @@
 /**
  * @module train/session
- * Everything one training process holds: backend, model, tokenizers, data set, virtual shards
- * and the stepper. Built the same way by the single-process trainer and by each distributed
- * worker (which supplies its own StepComm), so the two run the identical step.
+ * Everything one training process holds: backend, model, tokenizers, data set, the data
+ * position, the stepper and the run folder's checkpoint store. Built the same way by the
+ * single-process trainer and by each distributed worker, so the two run the identical step;
+ * `state()` / `load()` are the one way in and out of its `TrainState`.
  */
-import type { Frozen } from '../config/load.js';
-import { configHash } from '../config/load.js';
-import type { InstructueConfig } from '../config/schema.js';
 import { selectBackend, type ActiveBackend } from '../backend/select.js';
+import { FsCheckpointStore } from '../checkpoint/fs-store.js';
+import type { Frozen } from '../config/load.js';
+import type { WorkerConfig } from '../config/worker-config.js';
 import { encodeSample, type EncodeContext } from '../data/collate.js';
-import { encodeContextOf } from '../data/encode-context.js';
 import { Dataset } from '../data/dataset.js';
 import { VirtualShards } from '../data/shards.js';
 import { findTabularSchema, readTabularSchema } from '../data/tabular-file.js';
 import type { EncodedSample } from '../data/types.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { buildModel, type BuiltModel } from '../model/build.js';
-import type { StepComm } from './comm.js';
+import type { BuiltModel } from '../model/build.js';
+import { encodeContextOf } from '../model/encode-context.js';
+import { runPaths } from './run-dir.js';
+import { buildRunModel } from './run-model.js';
+import { microBatchSize } from './micro-batches.js';
 import { Stepper, type StepConfig } from './step.js';
+import type { TrainState } from './train-state.js';
 
-/** The parts of a config that change the math of a run (hashed into checkpoints). */
-export function runIdentity(config: Frozen<InstructueConfig>): unknown {
-  const { steps, global_batch, lr, min_lr_ratio, warmup_steps, weight_decay, beta1, beta2, eps, grad_clip, alpha_lm, alpha_cl, tau, margin, neg_user_answer, neg_user_user, neg_answer_answer } = config.train;
-  const { eval: _evalData, cache_dir: _cache, ...data } = config.data;
-  return {
-    seed: config.seed,
-    model: config.model,
-    data,
-    train: { steps, global_batch, lr, min_lr_ratio, warmup_steps, weight_decay, beta1, beta2, eps, grad_clip, alpha_lm, alpha_cl, tau, margin, neg_user_answer, neg_user_user, neg_answer_answer },
-  };
-}
-
-export function runIdentityHash(config: Frozen<InstructueConfig>): string {
-  return configHash(runIdentity(config));
-}
-
-export function stepConfigOf(config: Frozen<InstructueConfig>): StepConfig {
+export function stepConfigOf(config: Frozen<Pick<WorkerConfig, 'train'>>): StepConfig {
   const t = config.train;
   return {
+    exactSum: t.exact_sum,
     alphaLm: t.alpha_lm,
     alphaCl: t.alpha_cl,
     contrastive: { tau: t.tau, margin: t.margin, userAnswer: t.neg_user_answer, userUser: t.neg_user_user, answerAnswer: t.neg_answer_answer },
@@ -48,28 +37,67 @@ export function stepConfigOf(config: Frozen<InstructueConfig>): StepConfig {
   };
 }
 
+export interface SessionOptions {
+  /** The run folder (rank 0 and the single process write checkpoints to RUN/checkpoints). */
+  runDir: string;
+  log: Logger;
+}
+
 export class TrainingSession {
+  /** The data position (advanced by the training loop, replaced by `load`). */
+  shards: VirtualShards;
+  private readonly initial: TrainState;
+
   private constructor(
-    readonly config: Frozen<InstructueConfig>,
+    readonly config: Frozen<WorkerConfig>,
     readonly backend: ActiveBackend,
     readonly built: BuiltModel,
     readonly dataset: Dataset,
     readonly encodeContext: EncodeContext,
     readonly stepper: Stepper,
-    public shards: VirtualShards,
-  ) {}
+    readonly checkpoints: FsCheckpointStore,
+  ) {
+    this.shards = new VirtualShards({ numSamples: dataset.size, virtualShards: config.data.virtual_shards, seed: config.seed });
+    this.initial = this.state();
+  }
 
-  static async create(config: Frozen<InstructueConfig>, comm: StepComm, log: Logger): Promise<TrainingSession> {
+  /** `config`: the run config as a worker knows it (a full config is one too). */
+  static async create(config: Frozen<WorkerConfig>, opts: SessionOptions): Promise<TrainingSession> {
+    const { log } = opts;
     const backend = await selectBackend(config.backend, log);
     if (!config.data.train) throw new ConfigError('data.train is empty: point it at a UserQA folder (e.g. the train/ folder written by instructue synth)');
     const dataset = await Dataset.open(config.data.train, { onInvalid: config.data.on_invalid, log, cacheDir: config.data.cache_dir });
     const tabularSchema = readTabularSchema(findTabularSchema(config.data.train, config.data.tabular_schema));
-    const built = await buildModel(config.model, { seed: config.seed, tabularSchema, log });
+    const built = await buildRunModel(config, tabularSchema, log);
     const encodeContext = encodeContextOf(config, built, tabularSchema);
-    const stepper = new Stepper(built.model, stepConfigOf(config), comm);
-    const shards = new VirtualShards({ numSamples: dataset.size, virtualShards: config.data.virtual_shards, seed: config.seed });
+    const stepper = new Stepper(built.model, stepConfigOf(config));
+    const checkpoints = new FsCheckpointStore(runPaths(opts.runDir).checkpoints, config.train.keep_last);
+    const session = new TrainingSession(config, backend, built, dataset, encodeContext, stepper, checkpoints);
     log.info('training session ready', { backend, samples: dataset.size, skipped: dataset.skipped, trainable: stepper.layout.total });
-    return new TrainingSession(config, backend, built, dataset, encodeContext, stepper, shards);
+    return session;
+  }
+
+  /** A copy of the current training state. */
+  state(): TrainState {
+    const { step, params, m, v } = this.stepper.state();
+    return { cursor: { step, shards: this.shards.toState() }, params, m, v };
+  }
+
+  /** The seeded state before the first step (fresh weights, zero moments, epoch 0's position). */
+  initialState(): TrainState {
+    const { cursor, params, m, v } = this.initial;
+    return { cursor: { step: cursor.step, shards: { ...cursor.shards, cursors: cursor.shards.cursors.slice() } }, params: params.slice(), m: m.slice(), v: v.slice() };
+  }
+
+  /** Continues from `state` (copied). */
+  load(state: TrainState): void {
+    this.stepper.load({ step: state.cursor.step, params: state.params, m: state.m, v: state.v });
+    this.shards = VirtualShards.fromState(state.cursor.shards);
+  }
+
+  /** Samples per micro-batch of this run. */
+  get microBatch(): number {
+    return microBatchSize(this.config.train.micro_batch, this.config.train.global_batch, this.config.data.virtual_shards);
   }
 
   /** Reads and encodes the samples at global indices `indices`. */

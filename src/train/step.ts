@@ -1,28 +1,35 @@
 /**
  * @module train/step
  * One optimizer step of contrastive–autoregressive training (paper Eq. 5), exact for any
- * number of workers (DESIGN.md §3.2). Read top to bottom:
+ * number of workers (DESIGN.md §3.2). A rank gets whole micro-batches of the global batch (their
+ * partition does not depend on the world size, src/train/micro-batches.ts). Read top to bottom:
  *
- * 1. prepare: lay out the local micro-batch and run the frozen encoder once.
- * 2. pass 1 (no gradient): local user embeddings U_l (at <USER>, prompt only) and answer
- *    embeddings A_l.
- * 3. gather: every rank's U, A and LM token count → the global U, A (B×D) on every rank.
- * 4. contrastive loss on the global batch and its gradient dU, dA for every row; keep the
- *    rows of this rank (GradCache: the loss is cheap, so every rank recomputes it).
- * 5. pass 2 (gradient): recompute the local forward with the answers appended and take the
- *    gradient of Σ⟨U_l, dU_l⟩ + Σ⟨A_l, dA_l⟩ + α_lm · NLL_l / (global answer tokens).
- * 6. all-reduce (sum) the flat gradient; clip the global norm; the identical AdamW update on
- *    every rank, so replicas stay equal without broadcasting weights.
+ * 1. prepare: lay out each micro-batch and run the frozen encoder once.
+ * 2. pass 1 (no gradient): user embeddings U (at <USER>, prompt only) and answer embeddings A of
+ *    every local micro-batch.
+ * 3. gather: every rank's U, A, LM token count and micro-batch count → the global U, A (B×D).
+ * 4. contrastive loss on the global batch and its gradient dU, dA for every row; keep the rows
+ *    of this rank (GradCache: the loss is cheap, so every rank recomputes it).
+ * 5. pass 2 (gradient), one micro-batch at a time (memory does not grow with the batch): the
+ *    gradient of Σ⟨U, dU⟩ + Σ⟨A, dA⟩ + α_lm · NLL / (global answer tokens).
+ * 6. sum the micro-batch gradients over all ranks — exactly (`train.exact_sum`,
+ *    src/train/exact-sum.ts: the same bits for any grouping of the terms) or in float32 rank
+ *    order —, clip the global norm, and take the identical AdamW step on every rank, so replicas
+ *    stay equal without broadcasting weights.
  *
  * With one worker the gather and the sum are identities (LocalComm); nothing else changes.
+ * The cluster (`StepComm`) is an argument of each step: a rank's membership epoch can change
+ * between steps.
  */
 import { performance } from 'node:perf_hooks';
 import { tf, type Tensor } from '../backend/tf.js';
 import type { EncodedSample } from '../data/types.js';
 import type { InstructUE, PreparedBatch } from '../model/instructue.js';
-import { AdamW, clipGlobalNorm, type AdamWConfig, type AdamWState } from './adamw.js';
+import { AdamW, clipGlobalNorm, type AdamWConfig } from './adamw.js';
 import { concatArrays, type StepComm } from './comm.js';
+import type { Segment } from './exact-sum.js';
 import { flatLayout, flattenGradients, readFlat, writeFlat, type FlatLayout } from './flat.js';
+import { sumGradients } from './gradient-sum.js';
 import { contrastiveValueAndGrads, type ContrastiveOptions } from './losses.js';
 import { learningRate, type ScheduleConfig } from './schedule.js';
 
@@ -33,6 +40,8 @@ export interface StepConfig {
   schedule: ScheduleConfig;
   gradClip: number;
   adamw: AdamWConfig;
+  /** Sum gradients exactly (the same bits for any world size), or in float32 rank order. */
+  exactSum: boolean;
 }
 
 export interface StepTimings {
@@ -62,8 +71,13 @@ export interface StepResult {
   timings: StepTimings;
 }
 
+/** The stepper's share of the training state (`TrainState` without the data position). */
 export interface StepperState {
-  optimizer: AdamWState;
+  /** Optimizer steps taken. */
+  step: number;
+  params: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
 }
 
 /** Host copy of a [rows, D] tensor. */
@@ -76,9 +90,12 @@ export class Stepper {
   private readonly optimizer: AdamW;
   private params: Float32Array;
 
-  /** `comm` is replaced per membership epoch by distributed workers. */
-  constructor(readonly model: InstructUE, readonly config: StepConfig, public comm: StepComm) {
+  /** The scale segments of the exact sum: every tensor, then the LM loss sum. */
+  private readonly segments: Segment[];
+
+  constructor(readonly model: InstructUE, readonly config: StepConfig) {
     this.layout = flatLayout(model.store);
+    this.segments = [...this.layout.offsets.map((offset, i) => ({ offset, size: this.layout.sizes[i]! })), { offset: this.layout.total, size: 1 }];
     this.optimizer = new AdamW(this.layout.total, config.adamw);
     this.params = readFlat(model.store, this.layout);
   }
@@ -94,12 +111,12 @@ export class Stepper {
   }
 
   /**
-   * Runs one step on this rank's samples (possibly none in an epoch's tail). `signals` ride
-   * along with the gradient all-reduce and come back summed over ranks, so every rank learns,
-   * at the same step, that some rank asked to pause (the stop flag of a checkpointed stop).
+   * Runs one step on this rank's micro-batches (possibly none in an epoch's tail) in the world
+   * of `comm`. `signals` ride along with the gradient sum and come back summed over ranks, so
+   * every rank learns, at the same step, that some rank asked to pause.
    */
-  async run(local: EncodedSample[], signals: Float32Array = new Float32Array(0)): Promise<StepResult> {
-    const { model, config, comm } = this;
+  async run(chunks: EncodedSample[][], comm: StepComm, signals: Float32Array = new Float32Array(0)): Promise<StepResult> {
+    const { model, config } = this;
     const step = this.step + 1;
     const d = model.hidden;
     const t: StepTimings = { prepare: 0, pass1: 0, gather: 0, loss: 0, pass2: 0, allReduce: 0, optimizer: 0 };
@@ -113,82 +130,90 @@ export class Stepper {
     // 1. prepare
     const useCl = config.alphaCl > 0;
     const useLm = config.alphaLm > 0;
-    const batch: PreparedBatch | null = local.length > 0 ? model.prepare(local, { withAnswer: useLm }) : null;
+    const batches: PreparedBatch[] = [];
     try {
-      const lmTokens = batch?.full ? batch.full.lmLabels.length : 0;
+      for (const chunk of chunks) if (chunk.length > 0) batches.push(model.prepare(chunk, { withAnswer: useLm }));
+      const lmTokens = batches.reduce((n, b) => n + (b.full ? b.full.lmLabels.length : 0), 0);
+      const rows = batches.reduce((n, b) => n + b.samples.length, 0);
       lap('prepare');
 
-      // 2. pass 1: embeddings without gradient
-      let userLocal: Float32Array = new Float32Array(0);
-      let answerLocal: Float32Array = new Float32Array(0);
-      if (batch && useCl) {
-        tf.tidy(() => {
-          userLocal = host(model.userForward(batch, { withAnswer: false }).user_BD);
-          answerLocal = host(model.answerForward(batch));
-        });
+      // 2. pass 1: embeddings without gradient, micro-batch by micro-batch
+      const userParts: Float32Array[] = [];
+      const answerParts: Float32Array[] = [];
+      if (useCl) {
+        for (const batch of batches) {
+          tf.tidy(() => {
+            userParts.push(host(model.userForward(batch, { withAnswer: false }).user_BD));
+            answerParts.push(host(model.answerForward(batch)));
+          });
+        }
       }
       lap('pass1');
 
-      // 3. gather the global batch (U rows, A rows, LM token count per rank)
-      const parts = await comm.allGather(step, 'embeddings', concatArrays([userLocal, answerLocal, Float32Array.of(lmTokens)]));
-      const rowsPerRank = parts.map((p) => (p.length - 1) / (2 * d));
+      // 3. gather the global batch (U rows, A rows, LM token count and micro-batch count per rank)
+      const parts = await comm.allGather(step, 'embeddings', concatArrays([...userParts, ...answerParts, Float32Array.of(lmTokens, batches.length)]));
+      const rowsPerRank = parts.map((p) => (p.length - 2) / (2 * d));
       const globalBatch = rowsPerRank.reduce((a, b) => a + b, 0);
-      const globalTokens = parts.reduce((n, p) => n + p[p.length - 1]!, 0);
+      const globalTokens = parts.reduce((n, p) => n + p[p.length - 2]!, 0);
+      const globalChunks = parts.reduce((n, p) => n + p[p.length - 1]!, 0);
       const myOffset = rowsPerRank.slice(0, comm.rank).reduce((a, b) => a + b, 0);
       lap('gather');
 
       // 4. global contrastive loss; gradient rows of this rank
       let lossCl: number | null = null;
-      let dUserLocal: Tensor | null = null;
-      let dAnswerLocal: Tensor | null = null;
+      let dUser: Tensor | null = null;
+      let dAnswer: Tensor | null = null;
       if (useCl && globalBatch > 0) {
         const u = concatArrays(parts.map((p, r) => p.subarray(0, rowsPerRank[r]! * d)));
         const a = concatArrays(parts.map((p, r) => p.subarray(rowsPerRank[r]! * d, 2 * rowsPerRank[r]! * d)));
-        const b = local.length;
-        [dUserLocal, dAnswerLocal] = tf.tidy(() => {
+        [dUser, dAnswer] = tf.tidy(() => {
           const out = contrastiveValueAndGrads(tf.tensor2d(u, [globalBatch, d]), tf.tensor2d(a, [globalBatch, d]), config.contrastive);
           lossCl = out.loss;
           const scale = config.alphaCl;
-          return [out.dUser_BD.slice([myOffset, 0], [b, d]).mul(scale), out.dAnswer_BD.slice([myOffset, 0], [b, d]).mul(scale)];
+          return [out.dUser_BD.slice([myOffset, 0], [rows, d]).mul(scale), out.dAnswer_BD.slice([myOffset, 0], [rows, d]).mul(scale)];
         });
       }
       lap('loss');
 
-      // 5. pass 2: local backward of the surrogate objective
-      let grads = new Map<string, Float32Array>();
-      let nllSum = 0;
-      if (batch) {
-        ({ grads, nllSum } = this.localGradients(batch, dUserLocal, dAnswerLocal, globalTokens));
+      // 5. pass 2: local backward of the surrogate objective, one micro-batch at a time
+      const terms: Float32Array[] = [];
+      let row = 0;
+      for (const batch of batches) {
+        const n = batch.samples.length;
+        const slice = (g: Tensor | null) => (g ? tf.keep(g.slice([row, 0], [n, d])) : null);
+        const [dU, dA] = [slice(dUser), slice(dAnswer)];
+        terms.push(this.localGradients(batch, dU, dA, globalTokens));
+        tf.dispose([dU, dA].filter((x): x is Tensor => x !== null));
+        row += n;
       }
-      tf.dispose([dUserLocal, dAnswerLocal].filter((x): x is Tensor => x !== null));
+      tf.dispose([dUser, dAnswer].filter((x): x is Tensor => x !== null));
       lap('pass2');
 
-      // 6. all-reduce the gradient (the LM loss sum and the control signals ride along)
-      const flat = flattenGradients(this.layout, grads, 1 + signals.length);
-      flat[this.layout.total] = nllSum;
-      flat.set(signals, this.layout.total + 1);
-      const summed = await comm.allReduceSum(step, 'gradients', flat);
+      // 6. sum over micro-batches and ranks (the LM loss sum and the control signals ride along)
+      const summed = await sumGradients(terms, this.layout.total + 1, signals, { comm, step, exact: config.exactSum, segments: this.segments, globalTerms: globalChunks });
       lap('allReduce');
 
-      const gradient = summed.slice(0, this.layout.total);
+      const gradient = summed.values.slice(0, this.layout.total);
       const gradNorm = clipGlobalNorm(gradient, config.gradClip);
       const lr = learningRate(config.schedule, step);
       this.optimizer.update(this.params, gradient, lr);
       writeFlat(model.store, this.layout, this.params);
       lap('optimizer');
 
-      const lossLm = useLm && globalTokens > 0 ? summed[this.layout.total]! / globalTokens : null;
+      const lossLm = useLm && globalTokens > 0 ? summed.values[this.layout.total]! / globalTokens : null;
       const loss = config.alphaLm * (lossLm ?? 0) + config.alphaCl * (lossCl ?? 0);
-      const tokens = batch ? sumMask(batch.full ?? batch.prompt) + sumMask(batch.answers) : 0;
-      const signalSums = summed.slice(this.layout.total + 1);
-      return { step, lossLm, lossCl, loss, lr, gradNorm, globalBatch, tokens, signals: signalSums, timings: t };
+      const tokens = batches.reduce((n, b) => n + sumMask(b.full ?? b.prompt) + sumMask(b.answers), 0);
+      return { step, lossLm, lossCl, loss, lr, gradNorm, globalBatch, tokens, signals: summed.signals, timings: t };
     } finally {
-      batch?.dispose();
+      for (const b of batches) b.dispose();
     }
   }
 
-  /** Gradient of ⟨U, dU⟩ + ⟨A, dA⟩ + α_lm·NLL/N_global with respect to every trainable tensor. */
-  private localGradients(batch: PreparedBatch, dUser: Tensor | null, dAnswer: Tensor | null, globalTokens: number): { grads: Map<string, Float32Array>; nllSum: number } {
+  /**
+   * One micro-batch's gradient of ⟨U, dU⟩ + ⟨A, dA⟩ + α_lm·NLL/N_global with respect to every
+   * trainable tensor, flat, with the micro-batch's NLL sum appended.
+   */
+  private localGradients(batch: PreparedBatch, dUser: Tensor | null, dAnswer: Tensor | null, globalTokens: number): Float32Array {
     const { model, config } = this;
     const useLm = config.alphaLm > 0;
     let nll: Tensor | null = null;
@@ -205,22 +230,25 @@ export class Stepper {
       return total as tf.Scalar;
     };
     const { value, grads } = tf.variableGrads(objective, model.store.trainableVariables());
-    const out = new Map<string, Float32Array>();
-    for (const [name, g] of Object.entries(grads)) out.set(model.store.nameOf(name), host(g));
-    const nllSum = nll ? host(nll)[0]! : 0;
+    const byName = new Map<string, Float32Array>();
+    for (const [name, g] of Object.entries(grads)) byName.set(model.store.nameOf(name), host(g));
+    const flat = flattenGradients(this.layout, byName, 1);
+    flat[this.layout.total] = nll ? host(nll)[0]! : 0;
     tf.dispose([value, ...Object.values(grads), ...(nll ? [nll] : [])]);
-    return { grads: out, nllSum };
+    return flat;
   }
 
-  toState(): StepperState {
-    return { optimizer: this.optimizer.toState() };
+  /** A copy of the trainable values and the optimizer's state. */
+  state(): StepperState {
+    const { step, m, v } = this.optimizer.toState();
+    return { step, params: this.params.slice(), m, v };
   }
 
-  /** Restores the optimizer and sets the trainable values (which must match `params`). */
-  fromState(state: StepperState, params: Float32Array): void {
-    if (params.length !== this.layout.total) throw new Error(`checkpoint has ${params.length} trainable values, the model ${this.layout.total}`);
-    this.optimizer.fromState(state.optimizer);
-    this.params = params.slice();
+  /** Restores the optimizer and sets the trainable values (copied). */
+  load(state: StepperState): void {
+    if (state.params.length !== this.layout.total) throw new Error(`the state has ${state.params.length} trainable values, the model ${this.layout.total}`);
+    this.optimizer.fromState({ step: state.step, m: state.m, v: state.v });
+    this.params = state.params.slice();
     writeFlat(this.model.store, this.layout, this.params);
   }
 }

@@ -10,20 +10,18 @@ import type { KeyValueStore } from './key-value.js';
 import { MemoryKeyValue } from './memory-key-value.js';
 import { NatsKeyValue } from './nats-key-value.js';
 import { NatsTransport } from './nats-transport.js';
-import type { Frozen } from '../config/load.js';
-import type { InstructueConfig } from '../config/schema.js';
-import { checkNatsCredentials, natsTlsFiles, natsTransportOptions } from './nats-credentials.js';
+import { checkNatsCredentials, natsTlsFiles, natsTransportOptions, type NatsClientSettings } from './nats-credentials.js';
 import type { Logger } from '../log.js';
 
 /**
- * Connects with the credentials of `dist.nats_*` and the TLS files of `control.nats_tls_*`
- * (both usually from the environment; a worker, which has no config file, passes the config
- * of defaults + environment).
+ * Connects with the credentials of `dist.nats_*` and the TLS files of `control.nats_tls_*`: a
+ * loaded config (coordinator, launcher), or `natsClientSettingsFromEnv()` (a worker, which has
+ * no config file).
  */
-export async function connectNats(url: string, name: string, config: Frozen<InstructueConfig>, log: Logger): Promise<NatsTransport> {
-  checkNatsCredentials(config.dist);
-  const tls = natsTlsFiles(config.control);
-  return NatsTransport.connect(url, { ...natsTransportOptions(config.dist, name, log), ...(tls ? { tls } : {}), waitOnFirstConnect: true });
+export async function connectNats(url: string, name: string, settings: NatsClientSettings, log: Logger): Promise<NatsTransport> {
+  checkNatsCredentials(settings.dist);
+  const tls = natsTlsFiles(settings.control);
+  return NatsTransport.connect(url, { ...natsTransportOptions(settings.dist, name, log), ...(tls ? { tls } : {}), waitOnFirstConnect: true });
 }
 
 /** Servers in the cluster the connection belongs to: the client URLs its server announces (itself included), or 1. */

@@ -8,12 +8,31 @@
  */
 import { accessSync, constants } from 'node:fs';
 import type { ControlConfig } from '../config/sections/control.js';
-import type { DistConfig } from '../config/sections/dist.js';
+import type { DistConfig } from '../config/sections/distributed.js';
+import { envNameOf } from '../config/schema-leaves.js';
 import { PLACEHOLDER_PREFIX } from '../config/secrets.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { NatsAuth } from './nats-server.js';
 import type { NatsTransportOptions } from './nats-transport.js';
+
+/** What a process presents to NATS: credentials and TLS files (a config holds them; so does `natsClientSettingsFromEnv`). */
+export interface NatsClientSettings {
+  dist: Pick<DistConfig, 'nats_user' | 'nats_pass' | 'nats_token'>;
+  control: Pick<ControlConfig, 'nats_tls_ca' | 'nats_tls_cert' | 'nats_tls_key'>;
+}
+
+/**
+ * The NATS settings of a process with no config file (a worker): the environment variables the
+ * schema declares for those keys (INSTRUCTUE_NATS_USER, …; on Kubernetes from a Secret).
+ */
+export function natsClientSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): NatsClientSettings {
+  const read = (key: string) => env[envNameOf(key)] ?? '';
+  return {
+    dist: { nats_user: read('dist.nats_user'), nats_pass: read('dist.nats_pass'), nats_token: read('dist.nats_token') },
+    control: { nats_tls_ca: read('control.nats_tls_ca'), nats_tls_cert: read('control.nats_tls_cert'), nats_tls_key: read('control.nats_tls_key') },
+  };
+}
 
 /** PEM files for a TLS connection (the `tls` option of the nats client's `connect`). */
 export interface NatsTlsFiles {
@@ -54,7 +73,7 @@ export function natsTlsFiles(c: Pick<ControlConfig, 'nats_tls_ca' | 'nats_tls_ce
 }
 
 /** Connection options (credentials included) for `NatsTransport.connect`. */
-export function natsTransportOptions(dist: DistConfig, name: string, log?: Logger): NatsTransportOptions {
+export function natsTransportOptions(dist: NatsClientSettings['dist'], name: string, log?: Logger): NatsTransportOptions {
   const auth = natsAuth(dist);
   return {
     name,
@@ -65,7 +84,7 @@ export function natsTransportOptions(dist: DistConfig, name: string, log?: Logge
 }
 
 /** The authorization the local launcher gives its nats-server (and clients present), if any. */
-export function natsAuth(dist: DistConfig): NatsAuth | undefined {
+export function natsAuth(dist: NatsClientSettings['dist']): NatsAuth | undefined {
   if (dist.nats_token) return { token: dist.nats_token };
   if (dist.nats_user) return { user: dist.nats_user, pass: dist.nats_pass };
   return undefined;

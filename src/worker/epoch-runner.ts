@@ -5,46 +5,38 @@
  * 1. collectives for (job, epoch, rank, W); subscribe, then a barrier so nobody sends too early;
  * 2. state sync: rank 0 takes the state the coordinator named (fresh, a checkpoint on shared
  *    storage, or its snapshot of the last committed step) and broadcasts params ‖ m ‖ v; every
- *    rank adopts it with the cursor (step, optimizer step, shard cursors) from the assignment;
- * 3. steps until the run ends or a pause: each step draws the global batch from the replicated
- *    shard state, runs the exact distributed step, snapshots, reports to the coordinator, checks
- *    replica checksums now and then; rank 0 writes checkpoints;
- * 4. pause: the stop/resize/leave flags ride along with each step's all-reduce, so every rank
- *    sees them summed at the same step and stops there together (rank 0 checkpoints on stop).
+ *    rank adopts it with the cursor (step, shard cursors) from the assignment;
+ * 3. the training loop (src/train/train-loop.ts) with this rank's hooks: after each step a
+ *    snapshot, a report to the coordinator and, now and then, a replica checksum; rank 0 owns
+ *    the checkpointer;
+ * 4. pause: the stop/resize/leave flags ride along with each step's all-reduce
+ *    (src/worker/pause-signals.ts), so every rank stops at the same step (rank 0 checkpoints on
+ *    a stop).
  *
  * A CollectiveError (peer lost, deadline, new epoch) ends the epoch as a fault; the coordinator
  * then forms a new epoch, rolling back to the last committed step.
  */
-import { join } from 'node:path';
-import { FsCheckpointStore } from '../checkpoint/fs-store.js';
-import { decodeTrainingCheckpoint } from '../checkpoint/training-checkpoint.js';
-import type { Frozen } from '../config/load.js';
-import type { InstructueConfig } from '../config/schema.js';
-import { VirtualShards } from '../data/shards.js';
 import { Collectives, CollectiveTimeoutError } from '../collectives/collectives.js';
 import { collectivesOptions } from '../collectives/options.js';
-import type { AssignMessage, TrainCursor, WorkerEvent } from '../protocol/messages.js';
-import type { Transport } from '../transport/transport.js';
+import type { Frozen } from '../config/load.js';
+import type { WorkerConfig } from '../config/worker-config.js';
 import { CollectiveError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { metricsLine, saveCheckpoint } from '../train/checkpointing.js';
+import type { AssignMessage, WorkerEvent } from '../protocol/messages.js';
+import type { Transport } from '../transport/transport.js';
+import { decodeCheckpoint, parseCheckpointMeta } from '../train/checkpoint.js';
+import { Checkpointer } from '../train/checkpointer.js';
 import { checksum } from '../train/flat.js';
-import { runPaths } from '../train/run-dir.js';
 import type { TrainingSession } from '../train/session.js';
+import { trainLoop, type StepDone } from '../train/train-loop.js';
+import { packState, unpackState, type TrainCursor, type TrainState } from '../train/train-state.js';
 import { CollectivesComm } from './comm-adapter.js';
 import type { EventSender } from './event-sender.js';
-import { packState, SnapshotRing, unpackState, type Snapshot } from './snapshots.js';
-
-/** Signal slots summed with every step's gradients. */
-export const SIGNAL_STOP = 0;
-export const SIGNAL_RESIZE = 1;
-export const SIGNAL_LEAVE = 2;
+import { decodeSignals, encodeSignals, type PauseFlags } from './pause-signals.js';
+import type { SnapshotRing } from './snapshots.js';
 
 /** Flags set from outside while an epoch runs (coordinator messages, SIGTERM). */
-export interface EpochFlags {
-  stop: boolean;
-  resize: boolean;
-  leave: boolean;
+export interface EpochFlags extends PauseFlags {
   /** Set when a newer assignment or a shutdown arrived: abandon this epoch at once. */
   superseded: boolean;
 }
@@ -54,7 +46,7 @@ export type EpochOutcome = 'paused' | 'finished' | 'fault' | 'superseded';
 export interface EpochContext {
   transport: Transport;
   session: TrainingSession;
-  config: Frozen<InstructueConfig>;
+  config: Frozen<WorkerConfig>;
   assign: AssignMessage;
   workerId: string;
   events: EventSender;
@@ -101,76 +93,67 @@ export class EpochRunner {
   /** Rank 0's state → everyone (also resets replicas that drifted). */
   private async syncState(): Promise<void> {
     const { session, assign, snapshots } = this.ctx;
-    const cursor = await this.startCursor();
-    let payload: Float32Array | null = null;
-    if (this.rank === 0) payload = packState(await this.rootState(cursor));
+    const cursor = assign.start.kind === 'fresh' ? session.initialState().cursor : assign.start.cursor;
+    const payload = this.rank === 0 ? packState(await this.rootState(cursor)) : null;
     const state = unpackState(await this.collectives.broadcast(0, 'state', payload, 0), cursor);
-    session.stepper.comm = this.comm;
-    session.stepper.fromState({ optimizer: { step: cursor.optimizerStep, m: state.m, v: state.v } }, state.params);
-    session.shards = VirtualShards.fromState(cursor.shards);
+    session.load(state);
     snapshots.put(state);
     this.ctx.log.info('epoch started', { epoch: assign.epoch, rank: this.rank, world: this.world, step: cursor.step, start: assign.start.kind });
   }
 
-  private async startCursor(): Promise<TrainCursor> {
-    const start = this.ctx.assign.start;
-    if (start.kind !== 'fresh') return start.cursor;
-    return { step: 0, optimizerStep: 0, shards: new VirtualShards({ numSamples: this.ctx.session.dataset.size, virtualShards: this.ctx.config.data.virtual_shards, seed: this.ctx.config.seed }).toState() };
-  }
-
-  private async rootState(cursor: TrainCursor): Promise<Snapshot> {
-    const { session, assign, snapshots, config } = this.ctx;
+  /** The state rank 0 broadcasts at the epoch's start. */
+  private async rootState(cursor: TrainCursor): Promise<TrainState> {
+    const { session, assign, snapshots } = this.ctx;
     const start = assign.start;
+    if (start.kind === 'fresh') return session.initialState();
     if (start.kind === 'checkpoint') {
-      const store = new FsCheckpointStore(join(start.path, '..'), config.train.keep_last);
-      const loaded = await store.load(start.cursor.step);
-      const ckpt = decodeTrainingCheckpoint(session.stepper.layout, loaded.files, loaded.location);
-      return { cursor, params: ckpt.params, m: ckpt.optimizer.m, v: ckpt.optimizer.v };
+      // The coordinator chose this checkpoint and checked its run identity.
+      const loaded = await session.checkpoints.load(start.cursor.step);
+      return decodeCheckpoint(session.stepper.layout, loaded, parseCheckpointMeta(loaded));
     }
-    // 'fresh' is the seeded initial state every worker keeps as its step-0 snapshot.
     const snap = snapshots.get(cursor.step);
     if (!snap) throw new CollectiveError('COLLECTIVE_ABORTED', `rank 0 holds no snapshot of step ${cursor.step} (has ${snapshots.steps().join(', ') || 'none'})`);
     return { ...snap, cursor };
   }
 
   private async steps(): Promise<EpochOutcome> {
-    const { session, config, assign, flags, workerId } = this.ctx;
-    const total = config.train.steps;
-    const store = new FsCheckpointStore(runPaths(assign.assignment.runDir).checkpoints, config.train.keep_last);
-    while (session.stepper.step < total) {
-      if (flags.superseded) return 'superseded';
-      const started = performance.now();
-      this.comm.waitMs = 0;
-      const batch = session.shards.next(config.train.global_batch, this.world);
-      const local = await session.encode(batch.perRank[this.rank]!);
-      const signals = Float32Array.of(flags.stop ? 1 : 0, flags.resize ? 1 : 0, flags.leave ? 1 : 0);
-      const result = await session.stepper.run(local, signals);
-      const elapsed = performance.now() - started;
-      const step = result.step;
-      const cursor: TrainCursor = { step, optimizerStep: session.stepper.toState().optimizer.step, shards: session.shards.toState() };
-      const opt = session.stepper.toState().optimizer;
-      this.ctx.snapshots.put({ cursor, params: session.stepper.parameters.slice(), m: opt.m, v: opt.v });
-      const metrics = this.rank === 0 ? metricsLine(result, batch.epoch, elapsed, this.world) : null;
-      this.report({
-        type: 'step.done', workerId, epoch: assign.epoch, rank: this.rank, step, dataEpoch: batch.epoch,
-        ids: batch.perRank[this.rank]!.map((i) => session.dataset.id(i)), metrics, cursor: this.rank === 0 ? cursor : null,
-        computeMs: elapsed - this.comm.waitMs, waitMs: this.comm.waitMs,
-      });
-      await this.checkReplicas(step);
-      const stopping = result.signals[SIGNAL_STOP]! > 0;
-      const pausing = stopping || result.signals[SIGNAL_RESIZE]! > 0 || result.signals[SIGNAL_LEAVE]! > 0;
-      const every = config.train.checkpoint_every;
-      if (this.rank === 0 && ((every > 0 && step % every === 0) || step === total || stopping)) {
-        const path = await saveCheckpoint({ store, stepper: session.stepper, shards: session.shards.toState(), config, worldSize: this.world, metrics });
-        this.report({ type: 'checkpoint.saved', workerId, epoch: assign.epoch, step, path });
-      }
-      if (pausing && step < total) {
-        this.report({ type: 'paused', workerId, epoch: assign.epoch, step, leaving: flags.leave });
-        return 'paused';
-      }
+    const { session, assign, flags, workerId } = this.ctx;
+    const checkpointer = this.rank === 0
+      ? new Checkpointer(session, { worldSize: this.world, log: this.ctx.log, onSaved: (cursor, path) => this.report({ type: 'checkpoint.saved', workerId, epoch: assign.epoch, step: cursor.step, path, cursor }) })
+      : null;
+    const outcome = await trainLoop(session, checkpointer, {
+      comm: this.comm,
+      signals: () => encodeSignals(flags),
+      abandoned: () => flags.superseded,
+      afterStep: (done) => this.afterStep(done),
+      stopAfter: (done) => {
+        const asked = decodeSignals(done.result.signals);
+        return { stop: asked.stop || asked.resize || asked.leave, checkpoint: asked.stop };
+      },
+    });
+    const step = session.stepper.step;
+    if (outcome.kind === 'abandoned') return 'superseded';
+    if (outcome.kind === 'stopped') {
+      this.report({ type: 'paused', workerId, epoch: assign.epoch, step, leaving: flags.leave });
+      return 'paused';
     }
-    this.report({ type: 'finished', workerId, epoch: assign.epoch, step: session.stepper.step });
+    this.report({ type: 'finished', workerId, epoch: assign.epoch, step });
     return 'finished';
+  }
+
+  /** Snapshot, report, replica check: what a rank does after each step. */
+  private async afterStep(done: StepDone): Promise<void> {
+    const { session, assign, workerId, snapshots } = this.ctx;
+    const state = session.state();
+    snapshots.put(state);
+    const waitMs = this.comm.waitMs;
+    this.report({
+      type: 'step.done', workerId, epoch: assign.epoch, rank: this.rank, step: done.result.step, dataEpoch: done.dataEpoch,
+      ids: done.ids, metrics: this.rank === 0 ? done.metrics : null, cursor: this.rank === 0 ? state.cursor : null,
+      computeMs: done.elapsedMs - waitMs, waitMs,
+    });
+    await this.checkReplicas(done.result.step);
+    this.comm.waitMs = 0;
   }
 
   /** Every `checksum_every` steps: all ranks compare a fingerprint of their weights. */

@@ -19,7 +19,8 @@ export class EventSender {
     private readonly transport: Transport,
     private readonly subject: string,
     private readonly currentEpoch: () => number,
-    private readonly onAck: (ack: EventAck) => void,
+    /** Called with each answer and when its request was sent. */
+    private readonly onAck: (ack: EventAck, sentAt: number) => void,
     private readonly log: Logger,
     private readonly timeoutMs = 2000,
   ) {}
@@ -48,7 +49,8 @@ export class EventSender {
           continue;
         }
         try {
-          this.onAck(await ask<EventAck>(this.transport, this.subject, event, this.timeoutMs));
+          const sentAt = Date.now();
+          this.onAck(await ask<EventAck>(this.transport, this.subject, event, this.timeoutMs), sentAt);
           this.queue.shift();
         } catch (err) {
           this.log.debug('event not acknowledged yet; retrying', { type: event.type, error: (err as Error).message });

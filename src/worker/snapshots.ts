@@ -5,23 +5,16 @@
  * that step's snapshot, and rank 0's copy is broadcast to the ranks of the new epoch. Steps
  * older than the last committed one are dropped (ranks are never more than a step apart).
  */
-import type { TrainCursor } from '../protocol/messages.js';
-
-export interface Snapshot {
-  cursor: TrainCursor;
-  params: Float32Array;
-  m: Float32Array;
-  v: Float32Array;
-}
+import type { TrainState } from '../train/train-state.js';
 
 export class SnapshotRing {
-  private readonly byStep = new Map<number, Snapshot>();
+  private readonly byStep = new Map<number, TrainState>();
 
-  put(snapshot: Snapshot): void {
-    this.byStep.set(snapshot.cursor.step, snapshot);
+  put(state: TrainState): void {
+    this.byStep.set(state.cursor.step, state);
   }
 
-  get(step: number): Snapshot | undefined {
+  get(step: number): TrainState | undefined {
     return this.byStep.get(step);
   }
 
@@ -30,22 +23,12 @@ export class SnapshotRing {
     for (const s of this.byStep.keys()) if (s < step) this.byStep.delete(s);
   }
 
+  /** Drops snapshots of steps after `step` (work that was never committed and will be recomputed). */
+  dropAbove(step: number): void {
+    for (const s of this.byStep.keys()) if (s > step) this.byStep.delete(s);
+  }
+
   steps(): number[] {
     return [...this.byStep.keys()].sort((a, b) => a - b);
   }
-}
-
-/** params ‖ m ‖ v: the float payload of the epoch-start broadcast. */
-export function packState(s: Snapshot): Float32Array {
-  const n = s.params.length;
-  const out = new Float32Array(3 * n);
-  out.set(s.params, 0);
-  out.set(s.m, n);
-  out.set(s.v, 2 * n);
-  return out;
-}
-
-export function unpackState(flat: Float32Array, cursor: TrainCursor): Snapshot {
-  const n = flat.length / 3;
-  return { cursor, params: flat.slice(0, n), m: flat.slice(n, 2 * n), v: flat.slice(2 * n) };
 }

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { configFlagOptions, parseFlags } from '../../src/config/flags.js';
+import { runIdentity, runIdentityHash } from '../../src/config/identity.js';
 import { configHash, loadConfig } from '../../src/config/load.js';
+import { schemaLeaves } from '../../src/config/schema-leaves.js';
 import { ConfigError } from '../../src/errors.js';
 import { readFileSync } from 'node:fs';
 import { configDocs } from '../../scripts/config-docs.js';
@@ -33,10 +36,39 @@ describe('configs', () => {
     assert.throws(() => loadConfig({ overrides: { 'model.decoder.kv_heads': 3 }, env: {} }), /multiple of model\.decoder\.kv_heads/);
   });
 
+  const flags = (argv: string[]) => parseFlags(argv, { ...configFlagOptions(['steps', 'global-batch', 'backend']), set: { type: 'string', multiple: true } }, 'usage').values;
+
   it('takes flags and environment, flags last', () => {
-    const config = loadConfig({ args: ['--steps', '7'], env: { INSTRUCTUE_BACKEND: 'cpu' } });
+    const config = loadConfig({ flags: flags(['--steps', '7']), env: { INSTRUCTUE_BACKEND: 'cpu' } });
     assert.equal(config.train.steps, 7);
     assert.equal(config.backend, 'cpu');
+    assert.equal(loadConfig({ flags: flags(['--backend', 'wasm']), env: { INSTRUCTUE_BACKEND: 'cpu' } }).backend, 'wasm');
+  });
+
+  it('names the flag (not the config file) when a flag or --set value is wrong', () => {
+    const values = flags(['--global-batch=-1', '--set', 'train.lr=-1']);
+    assert.throws(() => loadConfig({ file: join(configsDir, 'tiny.json'), flags: values, sets: values.set, env: {} }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /^invalid configuration \(from .*tiny\.json and command-line flags\):/);
+      assert.match(err.message, /train\.global_batch: .*\[set by --global-batch\]/);
+      assert.match(err.message, /train\.lr: .*\[set by --set train\.lr\]/);
+      return true;
+    });
+    assert.throws(() => loadConfig({ flags: flags(['--global-batch', '1.5']), env: {} }), /^UsageError: --global-batch must be an integer \(config key train\.global_batch\); got "1\.5"/);
+    assert.throws(() => loadConfig({ sets: ['train.nope=1'], env: {} }), /^ConfigError: --set train\.nope: unknown config key "train\.nope"/);
+  });
+
+  it('counts every key in the run identity unless the schema says identity: false', () => {
+    const outside = schemaLeaves().filter((l) => l.identity === false).map((l) => l.key);
+    assert.deepEqual(outside.filter((k) => !/^(dist|control)\./.test(k)), ['name', 'backend', 'data.eval', 'data.cache_dir', 'train.checkpoint_every', 'train.keep_last', 'train.log_every']);
+    const base = loadConfig({ env: {} });
+    const same = loadConfig({ overrides: { 'train.checkpoint_every': 3, 'dist.workers': 4, backend: 'cpu', 'data.eval': 'elsewhere' }, env: {} });
+    assert.equal(runIdentityHash(same), runIdentityHash(base));
+    for (const key of ['seed', 'train.lr', 'train.steps', 'data.virtual_shards', 'model.lora.r']) {
+      const changed = loadConfig({ overrides: { [key]: key === 'model.lora.r' ? 4 : 3 }, env: {} });
+      assert.notEqual(runIdentityHash(changed), runIdentityHash(base), key);
+    }
+    assert.deepEqual(Object.keys(runIdentity(base) as object).sort(), ['data', 'model', 'seed', 'train']);
   });
 
   it('configs/README.md documents every key as the schema does (regenerate with scripts/config-docs)', () => {

@@ -5,6 +5,7 @@
  * refusal to run without a token on a non-loopback address.
  */
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { ConfigError } from '../../src/errors.js';
@@ -54,6 +55,7 @@ function connect(url: string, headers: Record<string, string> = {}): Promise<{ w
 }
 
 const auth = { authorization: `Bearer ${TOKEN}` };
+const json = { ...auth, 'content-type': 'application/json' };
 
 describe('control server with a token', () => {
   let server: ControlServer;
@@ -88,11 +90,11 @@ describe('control server with a token', () => {
 
   it('runs valid control requests and rejects malformed ones without calling the coordinator', async () => {
     requests.length = 0;
-    const post = (body: string, headers: Record<string, string> = auth) => fetch(`${server.url}/api/control`, { method: 'POST', body, headers });
+    const post = (body: string, headers: Record<string, string> = json) => fetch(`${server.url}/api/control`, { method: 'POST', body, headers });
     let res = await post(JSON.stringify({ type: 'scale', workers: 3 }));
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { ok: true, message: 'accepted scale' });
-    res = await post(JSON.stringify({ type: 'stop' }), {});
+    res = await post(JSON.stringify({ type: 'stop' }), { 'content-type': 'application/json' });
     assert.equal(res.status, 401);
     for (const bad of ['{"type":"scale","workers":0}', '{"type":"scale","workers":1.5}', '{"type":"stop","now":true}', '{"type":"pause"}', 'stop']) {
       res = await post(bad);
@@ -195,7 +197,7 @@ describe('control server /metrics and open mode', () => {
 
   it('turns a throwing coordinator handler into a failed reply (409)', async () => {
     const { server } = await start({ reply: () => { throw new Error('scale is not supported while stopping'); } });
-    const res = await fetch(`${server.url}/api/control`, { method: 'POST', body: '{"type":"scale","workers":2}', headers: auth });
+    const res = await fetch(`${server.url}/api/control`, { method: 'POST', body: '{"type":"scale","workers":2}', headers: json });
     assert.equal(res.status, 409);
     assert.deepEqual(await res.json(), { ok: false, message: 'scale is not supported while stopping' });
     await server.close();
@@ -205,3 +207,47 @@ describe('control server /metrics and open mode', () => {
 function wsUrl(server: ControlServer): string {
   return `${server.url.replace('http', 'ws')}/ws`;
 }
+
+describe('control server against other web pages', () => {
+  for (const token of [TOKEN, null]) {
+    it(`refuses cross-origin and non-JSON requests, and cross-origin ws upgrades (${token ? 'with' : 'without'} a token)`, async () => {
+      const { server, requests } = await start({ token });
+      const own = server.url;
+      const headers = (extra: Record<string, string>) => ({ ...(token ? auth : {}), ...extra });
+      const post = (extra: Record<string, string>) => fetch(`${server.url}/api/control`, { method: 'POST', body: '{"type":"stop"}', headers: headers(extra) });
+      // A CORS "simple request" from another page, and one that claims JSON.
+      assert.equal((await post({ origin: 'http://evil.example', 'content-type': 'text/plain' })).status, 403);
+      assert.equal((await post({ origin: 'http://evil.example', 'content-type': 'application/json' })).status, 403);
+      assert.equal((await post({ 'content-type': 'text/plain' })).status, 415);
+      assert.equal((await fetch(`${server.url}/api/status`, { headers: headers({ origin: 'http://evil.example' }) })).status, 403);
+      // The dashboard's own origin, and clients that send no Origin, pass.
+      const same = await post({ origin: own, 'content-type': 'application/json' });
+      assert.equal(same.status, 200);
+      assert.equal(same.headers.get('access-control-allow-origin'), null, 'no CORS headers, ever');
+      assert.deepEqual(requests, [{ type: 'stop' }]);
+      const evil = await connect(`${wsUrl(server)}${token ? `?token=${token}` : ''}`, { origin: 'http://evil.example' });
+      assert.ok('refused' in evil && evil.refused === 403, JSON.stringify(evil));
+      const ok = await connect(`${wsUrl(server)}${token ? `?token=${token}` : ''}`, { origin: own });
+      assert.ok('ws' in ok);
+      ok.ws.close();
+      await server.close();
+    });
+  }
+
+  it('without a token, answers only loopback Host names (DNS rebinding)', async () => {
+    const { server } = await start({ token: null });
+    const port = new URL(server.url).port;
+    const get = (host: string) => new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: Number(port), path: '/api/status', headers: { host } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(await get(`rebind.evil.example:${port}`), 403);
+    assert.equal(await get(`localhost:${port}`), 200);
+    assert.equal(await get(`127.0.0.1:${port}`), 200);
+    await server.close();
+  });
+});

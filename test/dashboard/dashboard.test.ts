@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { silentLogger } from '../../src/log.js';
 import { startControlServer, type ControlServer } from '../../src/control/server.js';
-import { launchChromium, type Browser } from './browser.js';
+import { launchChromium, type Browser } from '../../scripts/chromium.js';
 import { ScriptedJob } from './scripted-job.js';
 
 const TOKEN = 'dash-token-19c3';

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { readJsonLines } from '../../src/train/run-dir.js';
 import { synthData, type SynthData } from '../helpers/synth-data.js';
-import { launchChromium, type Browser } from './browser.js';
+import { launchChromium, type Browser } from '../../scripts/chromium.js';
 import { controlUrl } from '../helpers/control-url.js';
 
 const TOKEN = 'real-run-token-8d1';

@@ -5,7 +5,7 @@ import { renderEvent } from '../../src/data/render.js';
 import { SYNTH_LEXICON } from '../../src/data/synth/lexicon.js';
 import { featurizeTabular, type TabularSchema } from '../../src/data/tabular.js';
 import type { Sample } from '../../src/data/types.js';
-import { tinyEncoderTokenizer, tinyTextTokenizer } from '../../src/model/wordpiece-vocab.js';
+import { tinyEncoderTokenizer, tinyTextTokenizer } from '../../src/tokenizers/wordpiece-vocab.js';
 
 const schema: TabularSchema = {
   features: [

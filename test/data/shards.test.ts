@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CheckpointError, ConfigError } from '../../src/errors.js';
-import { VirtualShards, type ShardState } from '../../src/data/shards.js';
+import { contiguousSlices, VirtualShards, type ShardState } from '../../src/data/shards.js';
 
 /** Draws one epoch, letting `world(step)` pick W per step and round-tripping the state through JSON each step. */
 function drawEpoch(state: ShardState, batch: number, world: (step: number) => number): { perStep: number[][][]; state: ShardState } {
@@ -13,7 +13,7 @@ function drawEpoch(state: ShardState, batch: number, world: (step: number) => nu
     if (shards.remaining === 0 && step > 0) break;
     const W = world(step);
     const out = shards.next(batch, W);
-    assert.equal(out.epoch, epoch);
+    assert.equal(out.dataEpoch, epoch);
     perStep.push(out.perRank);
     shards = VirtualShards.fromState(JSON.parse(JSON.stringify(shards.toState())) as ShardState);
   }
@@ -39,10 +39,21 @@ describe('VirtualShards', () => {
         const B = perRank.reduce((a, r) => a + r.length, 0);
         assert.deepEqual(perRank.map((r) => r.length), Array.from({ length: W }, (_, r) => Math.floor(B / W) + (r < B % W ? 1 : 0)));
       }
-      // Before any shard runs dry, a rank only reads its own shards (s mod W === r).
-      for (const [r, samples] of perStep[0].entries()) for (const i of samples) assert.equal((i % V) % W, r);
     });
   }
+
+  it('draws the same global batches for every world size; ranks take contiguous slices of them', () => {
+    const start = new VirtualShards({ numSamples: N, virtualShards: V, seed: 7 }).toState();
+    const reference = drawEpoch(start, 12, () => 1).perStep.map((p) => p[0]!);
+    for (let W = 2; W <= 8; W++) {
+      const { perStep } = drawEpoch(start, 12, () => W);
+      assert.deepEqual(perStep.map((p) => p.flat()), reference, `W = ${W}`);
+      for (const [k, perRank] of perStep.entries()) assert.deepEqual(perRank, contiguousSlices(reference[k]!, W));
+    }
+    // A world that changes every step still follows the same batches.
+    const changing = drawEpoch(start, 12, (step) => 1 + (step % 5)).perStep.map((p) => p.flat());
+    assert.deepEqual(changing, reference);
+  });
 
   it('keeps exactly-once when W changes mid-epoch (4 → 3 → 5) through JSON checkpoints', () => {
     const start = new VirtualShards({ numSamples: N, virtualShards: V, seed: 11 }).toState();
@@ -62,7 +73,7 @@ describe('VirtualShards', () => {
     const sizes: Array<[number, number]> = [];
     for (let i = 0; i < 6; i++) {
       const out = shards.next(4, 2);
-      sizes.push([out.epoch, out.perRank.flat().length]);
+      sizes.push([out.dataEpoch, out.perRank.flat().length]);
     }
     assert.deepEqual(sizes, [[0, 4], [0, 4], [0, 2], [1, 4], [1, 4], [1, 2]]);
   });
@@ -80,14 +91,18 @@ describe('VirtualShards', () => {
     assert.deepEqual(a.toState(), b.toState());
   });
 
-  it('steals from other shards in the tail when a rank runs dry', () => {
-    // 9 samples over 3 shards; W = 2: rank 0 owns shards 0 and 2, rank 1 owns shard 1 (3 samples).
+  it('takes the global batch round-robin over the shards, fullest first', () => {
+    // 9 samples over 3 shards of 3: the first 8 draws cycle 0, 1, 2, 0, 1, 2, 0, 1.
     const shards = new VirtualShards({ numSamples: 9, virtualShards: 3, seed: 5 });
     const first = shards.next(8, 2);
-    assert.deepEqual(first.perRank.map((r) => r.length), [4, 4]);
-    assert.deepEqual(first.perRank[1].map((i) => i % 3), [1, 1, 1, first.perRank[1][3] % 3]);
-    assert.notEqual(first.perRank[1][3] % 3, 1);
+    assert.deepEqual(first.global.map((i) => i % 3), [0, 1, 2, 0, 1, 2, 0, 1]);
+    assert.deepEqual(first.perRank, [first.global.slice(0, 4), first.global.slice(4)]);
     assertExactlyOnce([first, shards.next(8, 2)].map((b) => b.perRank), 9);
+  });
+
+  it('cuts contiguous slices, the first ranks one longer', () => {
+    assert.deepEqual(contiguousSlices([1, 2, 3, 4, 5, 6, 7], 3), [[1, 2, 3], [4, 5], [6, 7]]);
+    assert.deepEqual(contiguousSlices([1, 2], 4), [[1], [2], [], []]);
   });
 
   it('refuses W > V and inconsistent states', () => {

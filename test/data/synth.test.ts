@@ -13,7 +13,7 @@ import { answerFor, QUESTIONS } from '../../src/data/synth/qa.js';
 import { SCENARIO_INSTRUCTIONS, SCENARIO_NAMES } from '../../src/data/synth/scenarios.js';
 import { generateUser, type GeneratorParams } from '../../src/data/synth/user.js';
 import { SOURCE_NAMES, type UserQARecord } from '../../src/data/types.js';
-import { tinyVocabulary } from '../../src/model/wordpiece-vocab.js';
+import { tinyVocabulary } from '../../src/tokenizers/wordpiece-vocab.js';
 import { tempDir } from './helpers.js';
 
 const { dir, cleanup } = tempDir('synth');

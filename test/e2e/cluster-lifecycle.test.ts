@@ -99,4 +99,17 @@ describe('distributed run lifecycle (CLI processes)', () => {
       await nats.stop();
     }
   });
+
+  it('a worker that exits with a data error (code 2) is not restarted: the launcher exits 2 with its message', async () => {
+    // data.dir holds train/ and eval/ but no .jsonl of its own.
+    const run = join(root, 'bad-data');
+    const started = Date.now();
+    const launcher = spawn(process.execPath, [bin, 'train', '--workers', '1', '--config', 'configs/tiny.json', '--out', run, '--data', data.dir, '--json', ...FAST_FAULTS], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, INSTRUCTUE_LOG_LEVEL: 'warn' } });
+    let stderr = '';
+    launcher.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    assert.equal(await exited(launcher), 2, stderr);
+    assert.ok(Date.now() - started < 60_000, 'it does not wait for workers that cannot start');
+    assert.match(stderr, /instructue: worker w0 exited with a usage, config or data error \(code 2\): .*\.jsonl/);
+    assert.doesNotMatch(stderr, /starting a replacement/);
+  });
 });

@@ -34,7 +34,7 @@ describe('distributed training over NATS', () => {
   it('2 and 4 workers with local batch b match one worker with batch N·b (loss at step 1 to 1e-6, weights after 5 steps to 1e-5)', async () => {
     const config = clusterConfig(data.train, { 'train.steps': 5, 'train.global_batch': 8 });
     const single = join(root, 'single');
-    await trainLocal({ config, out: single, resume: false, allowConfigChange: false, log: silentLogger, progress: false });
+    await trainLocal({ config, out: single, resume: false, allowConfigChange: false, log: silentLogger });
     const reference = readJsonLines<{ loss_cl: number; loss_lm: number }>(join(single, 'metrics.jsonl'));
     for (const workers of [2, 4]) {
       const out = join(root, `exact-${workers}`);
@@ -49,7 +49,7 @@ describe('distributed training over NATS', () => {
   });
 
   it('kill -9 of one of 3 workers: the job completes, every sample of each epoch is used once, no long stall', async () => {
-    const config = clusterConfig(small.train, { 'train.steps': 20 });
+    const config = clusterConfig(small.train, { 'train.steps': 20, 'dist.max_restarts': 0 });
     const out = join(root, 'kill');
     const killAt = 6;
     let killed = false;
@@ -73,7 +73,7 @@ describe('distributed training over NATS', () => {
   });
 
   it('a worker that stalls (SIGSTOP) past the deadline is dropped and the job completes without it', async () => {
-    const config = clusterConfig(small.train, { 'train.steps': 12 });
+    const config = clusterConfig(small.train, { 'train.steps': 12, 'dist.max_restarts': 0 });
     const out = join(root, 'stall');
     let stalledAt = 0;
     const outcome = await runCluster(config, out, 3, {

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stepName } from '../../src/checkpoint/store.js';
-import { TRAINABLE_FILE } from '../../src/checkpoint/training-checkpoint.js';
-import { parseSafetensors } from '../../src/model/safetensors.js';
+import { TRAINABLE_FILE } from '../../src/train/checkpoint.js';
+import { parseSafetensors } from '../../src/weights/safetensors.js';
 import { readJsonLines } from '../../src/train/run-dir.js';
 import { synthData, type SynthData } from '../helpers/synth-data.js';
 

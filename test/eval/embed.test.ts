@@ -13,7 +13,7 @@ import { readSamples } from '../../src/data/reader.js';
 import type { Sample } from '../../src/data/types.js';
 import { embedUsers } from '../../src/eval/embed.js';
 import { readEmbeddingsFile } from '../../src/eval/embeddings-file.js';
-import { encodeContextOf } from '../../src/data/encode-context.js';
+import { encodeContextOf } from '../../src/model/encode-context.js';
 import { writeInstructionTokens, type InstructionTokens } from '../../src/eval/instruction-tokens-file.js';
 import { instructionVectorsFromIds } from '../../src/eval/instruction-tuning.js';
 import { silentLogger } from '../../src/log.js';

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { tf } from '../../src/backend/tf.js';
 import type { EncodeContext } from '../../src/data/collate.js';
 import { SCENARIO_INSTRUCTIONS } from '../../src/data/synth/scenarios.js';
-import { encodeContextOf } from '../../src/data/encode-context.js';
+import { encodeContextOf } from '../../src/model/encode-context.js';
 import { readInstructionTokens } from '../../src/eval/instruction-tokens-file.js';
 import { compareOnUsers, drawShots, TUNE_DEFAULTS, tuneScenario, type LabelledSample, type ScenarioTuneResult } from '../../src/eval/instruction-tuning.js';
 import { readLabelled } from '../../src/eval/labelled-samples.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SCENARIO_INSTRUCTIONS } from '../../src/data/synth/scenarios.js';
-import { encodeContextOf } from '../../src/data/encode-context.js';
+import { encodeContextOf } from '../../src/model/encode-context.js';
 import { instructionFigure } from '../../src/eval/figure.js';
 import { writeInstructionTokens } from '../../src/eval/instruction-tokens-file.js';
 import { readLabelled, sampleByUserHash } from '../../src/eval/labelled-samples.js';

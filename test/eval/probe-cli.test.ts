@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { readEmbeddingsFile, writeEmbeddingsFile } from '../../src/eval/embeddings-file.js';
 import { formatProbeMarkdown, runProbe, type ProbeResult } from '../../src/eval/probe.js';
-import { writeSafetensors } from '../../src/model/safetensors.js';
+import { writeSafetensors } from '../../src/weights/safetensors.js';
 import { Rng } from '../../src/util/rng.js';
 
 const root = new URL('../../../', import.meta.url).pathname; // dist/test/eval → repo root

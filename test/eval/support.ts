@@ -39,7 +39,7 @@ export async function trainedRun(steps: number, users: number, evalUsers: number
     file: join(REPO_ROOT, 'configs/tiny.json'), env: {},
     overrides: { 'data.train': data.train, backend: 'wasm', 'train.steps': steps, 'train.checkpoint_every': 0 },
   });
-  await trainLocal({ config, out: run, resume: false, allowConfigChange: false, log: silentLogger, progress: false });
+  await trainLocal({ config, out: run, resume: false, allowConfigChange: false, log: silentLogger });
   return {
     data, run,
     remove: () => {

@@ -4,18 +4,15 @@
  * nats-server), and checks on the run folder (weights, exactly-once, stalls).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stepName } from '../../src/checkpoint/store.js';
-import { TRAINABLE_FILE } from '../../src/checkpoint/training-checkpoint.js';
 import { loadConfig, type Frozen } from '../../src/config/load.js';
 import type { InstructueConfig } from '../../src/config/schema.js';
 import type { Coordinator, JobOutcome } from '../../src/coordinator/coordinator.js';
 import { trainCluster } from '../../src/launcher/local-cluster.js';
 import type { WorkerPool } from '../../src/launcher/worker-pool.js';
 import { silentLogger } from '../../src/log.js';
-import { parseSafetensors } from '../../src/model/safetensors.js';
 import { readJsonLines } from '../../src/train/run-dir.js';
+import { checkpointWeights, exactlyOnce, weightDiff } from '../../scripts/run-checks.js';
 
 /** Collective deadline of the test runs (faults are detected within it). */
 export const DEADLINE_MS = 5000;
@@ -39,7 +36,7 @@ export interface ClusterRun {
 /** trainCluster with a hook that sees the coordinator and the worker pool once they are up. */
 export async function runCluster(config: Frozen<InstructueConfig>, out: string, workers: number, extra: { natsUrl?: string; resume?: boolean; during?: (c: { coordinator: Coordinator; pool: WorkerPool }) => void } = {}): Promise<JobOutcome> {
   return trainCluster({
-    config, out, workers, natsUrl: extra.natsUrl ?? '', resume: extra.resume ?? false, allowConfigChange: false, progress: false, log: silentLogger,
+    config, out, workers, natsUrl: extra.natsUrl ?? '', resume: extra.resume ?? false, allowConfigChange: false, log: silentLogger,
     onReady: (cluster) => extra.during?.(cluster),
   });
 }
@@ -57,52 +54,18 @@ export function atStep(coordinator: Coordinator, step: number): Promise<void> {
   });
 }
 
-export function weights(run: string, step: number): Float32Array {
-  const parsed = parseSafetensors(readFileSync(join(run, 'checkpoints', stepName(step), TRAINABLE_FILE)), TRAINABLE_FILE);
-  const names = [...parsed.tensors.keys()].sort();
-  const parts = names.map((n) => parsed.tensors.get(n)!.data as Float32Array);
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-/** ‖a − b‖₂ / ‖b‖₂ and max |a − b|. */
-export function weightDiff(a: Float32Array, b: Float32Array): { relative: number; maxAbs: number } {
-  assert.equal(a.length, b.length);
-  let d = 0;
-  let n = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i]! - b[i]!) ** 2;
-    n += b[i]! ** 2;
-    m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  }
-  return { relative: Math.sqrt(d / n), maxAbs: m };
-}
-
-interface ConsumedLine { epoch: number; step: number; rank: number; ids: string[] }
+/** A checkpoint's trainable values (scripts/run-checks.ts). */
+export const weights = checkpointWeights;
+export { weightDiff };
 
 /**
- * The exactly-once check: in RUN/consumed.jsonl every data epoch uses no sample twice, and
- * every complete epoch (one with a later epoch after it) uses all `numSamples`.
+ * The exactly-once check (scripts/run-checks.ts): in RUN/consumed.jsonl every data epoch uses no
+ * sample twice, every complete epoch uses all `numSamples`, and committed steps run 1, 2, 3, ….
  */
 export function assertExactlyOnce(run: string, numSamples: number): { epochs: number; steps: number; ranks: Set<number> } {
-  const lines = readJsonLines<ConsumedLine>(join(run, 'consumed.jsonl'));
-  const byEpoch = new Map<number, string[]>();
-  for (const l of lines) byEpoch.set(l.epoch, [...(byEpoch.get(l.epoch) ?? []), ...l.ids]);
-  const epochs = [...byEpoch.keys()].sort((a, b) => a - b);
-  for (const e of epochs) {
-    const ids = byEpoch.get(e)!;
-    assert.equal(new Set(ids).size, ids.length, `epoch ${e} used a sample twice`);
-    if (e < epochs[epochs.length - 1]!) assert.equal(ids.length, numSamples, `epoch ${e} used ${ids.length} of ${numSamples} samples`);
-  }
-  const steps = [...new Set(lines.map((l) => l.step))];
-  assert.deepEqual(steps, Array.from({ length: steps.length }, (_, i) => i + 1), 'committed steps must be 1, 2, 3, … without gaps or repeats');
-  return { epochs: epochs.length, steps: steps.length, ranks: new Set(lines.map((l) => l.rank)) };
+  const result = exactlyOnce(run, numSamples);
+  assert.equal(result.problem, null);
+  return result;
 }
 
 /** The longest wait between two commits (ms). */

@@ -5,8 +5,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BertConfig, Qwen2Config } from '../../src/model/hf-folder.js';
-import type { HostTensor } from '../../src/model/safetensors.js';
+import type { BertConfig, Qwen2Config } from '../../src/weights/hf-folder.js';
+import type { HostTensor } from '../../src/weights/safetensors.js';
 
 /** HF tensor names and shapes of a Qwen2ForCausalLM checkpoint (no lm_head when tied). */
 export function qwen2TensorShapes(cfg: Qwen2Config): Map<string, number[]> {

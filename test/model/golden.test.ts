@@ -13,7 +13,7 @@ import { silentLogger } from '../../src/log.js';
 import { buildBert, buildQwen2 } from '../../src/model/build-backbones.js';
 import { readBertFolder, readQwen2Folder } from '../../src/model/build.js';
 import { ParameterStore } from '../../src/model/parameters.js';
-import { readSafetensors, type HostTensor } from '../../src/model/safetensors.js';
+import { readSafetensors, type HostTensor } from '../../src/weights/safetensors.js';
 import { WeightReader } from '../../src/model/weight-source.js';
 
 const root = join(process.cwd(), 'test', 'fixtures', 'golden');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
-import { writeHfFolder, type BertConfig, type Qwen2Config } from '../../src/model/hf-folder.js';
+import { writeHfFolder, type BertConfig, type Qwen2Config } from '../../src/weights/hf-folder.js';
 import { SPECIAL_TOKENS } from '../../src/model/special-tokens.js';
 import { LocalComm } from '../../src/train/comm.js';
 import { TrainingSession } from '../../src/train/session.js';
@@ -52,7 +52,7 @@ it('builds InstructUE from Hugging Face folders and trains a step on them', asyn
     overrides: { 'model.decoder.hf_dir': join(root, 'qwen'), 'model.encoder.hf_dir': join(root, 'bert'), 'data.train': data.train, backend: 'wasm', 'model.preamble': 'full', 'model.decoder.max_positions': 1024 },
     env: {},
   });
-  const session = await TrainingSession.create(config, new LocalComm(), silentLogger);
+  const session = await TrainingSession.create(config, { runDir: join(root, 'run'), log: silentLogger });
   try {
     const { model, decoderTokenizer, firstSpecialId } = session.built;
     assert.equal(model.decoder.dims.vocab, 320);
@@ -63,7 +63,7 @@ it('builds InstructUE from Hugging Face folders and trains a step on them', asyn
     assert.equal(model.options.eosId, 258);
     assert.ok(model.options.preambleIds.length > 10, 'the Fig. 3 preamble is tokenised');
     const samples = await session.encode(session.shards.next(4, 1).perRank[0]!);
-    const result = await session.stepper.run(samples);
+    const result = await session.stepper.run([samples], new LocalComm());
     assert.ok(Number.isFinite(result.lossLm) && result.lossLm! > 0);
     assert.ok(Number.isFinite(result.lossCl) && result.lossCl! > 0);
     assert.ok(result.gradNorm > 0);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { exportPeftAdapter, importPeftAdapter, type PeftLoraSettings } from '../../src/model/peft.js';
-import { readSafetensors, writeSafetensors, type HostTensor } from '../../src/model/safetensors.js';
+import { readSafetensors, writeSafetensors, type HostTensor } from '../../src/weights/safetensors.js';
 import { seededTensors } from '../helpers/hf-fixtures.js';
 
 const SETTINGS: PeftLoraSettings = {

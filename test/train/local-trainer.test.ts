@@ -19,7 +19,7 @@ it('40 steps of the tiny preset lower L_lm by ≥ 12 % and L_cl by ≥ 20 %', as
   const out = mkdtempSync(join(tmpdir(), 'instructue-run-'));
   try {
     const config = loadConfig({ file: 'configs/tiny.json', overrides: { 'data.train': data.train, backend: 'wasm' }, env: {} });
-    const result = await trainLocal({ config, out, resume: false, allowConfigChange: false, log: silentLogger, progress: false });
+    const result = await trainLocal({ config, out, resume: false, allowConfigChange: false, log: silentLogger });
     assert.equal(result.step, 40);
     const lines = readJsonLines<{ loss_lm: number; loss_cl: number }>(join(out, 'metrics.jsonl'));
     const mean = (xs: typeof lines, key: 'loss_lm' | 'loss_cl') => xs.reduce((s, l) => s + l[key], 0) / xs.length;

@@ -5,6 +5,7 @@ import { tf } from '../../src/backend/tf.js';
 import type { EncodedSample } from '../../src/data/types.js';
 import { silentLogger } from '../../src/log.js';
 import { LocalComm, type StepComm } from '../../src/train/comm.js';
+import { rankMicroBatches } from '../../src/train/micro-batches.js';
 import { Stepper, type StepConfig, type StepResult } from '../../src/train/step.js';
 import { inProcessGroup } from '../helpers/in-process-comm.js';
 import { randomSamples, tinyModel } from '../helpers/tiny-model.js';
@@ -16,17 +17,22 @@ const config: StepConfig = {
   schedule: { peak: 5e-3, warmupSteps: 1, totalSteps: 10, minRatio: 0.1 },
   gradClip: 1,
   adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 },
+  exactSum: false,
 };
 
-/** Runs `steps` steps with the global batches split over `world` in-process ranks. */
-async function run(world: number, batches: EncodedSample[][], steps: number): Promise<{ results: StepResult[][]; params: Float32Array[] }> {
+/**
+ * Runs `steps` steps with the global batches split over `world` in-process ranks: one
+ * micro-batch per rank (`microBatch` 0), or whole micro-batches of that size.
+ */
+async function run(world: number, batches: EncodedSample[][], steps: number, stepConfig = config, microBatch = 0): Promise<{ results: StepResult[][]; params: Float32Array[] }> {
   const comms: StepComm[] = world === 1 ? [new LocalComm()] : inProcessGroup(world);
-  const steppers = comms.map((comm) => new Stepper(tinyModel(), config, comm));
+  const steppers = comms.map(() => new Stepper(tinyModel(), stepConfig));
   const results: StepResult[][] = [];
   for (let s = 0; s < steps; s++) {
     const global = batches[s]!;
     const per = global.length / world;
-    results.push(await Promise.all(steppers.map((st, r) => st.run(global.slice(r * per, (r + 1) * per)))));
+    const chunks = (r: number) => (microBatch > 0 ? rankMicroBatches(global, microBatch, world, r) : [global.slice(r * per, (r + 1) * per)]);
+    results.push(await Promise.all(steppers.map((st, r) => st.run(chunks(r), comms[r]!))));
   }
   const params = steppers.map((st) => st.parameters.slice());
   steppers.forEach((st) => st.model.dispose());
@@ -71,11 +77,25 @@ describe('train step', () => {
     }
   });
 
+  it('with the exact sum, 1, 2, 3 and 4 ranks take bit-identical steps (micro-batches of 2)', async () => {
+    const exact = { ...config, exactSum: true };
+    const batches = Array.from({ length: 6 }, (_, s) => randomSamples(8, `bits-${s}`));
+    const single = await run(1, batches, 6, exact, 2);
+    for (const world of [2, 3, 4]) {
+      const split = await run(world, batches, 6, exact, 2);
+      for (const [s, step] of split.results.entries()) for (const r of step) assert.equal(r.lossCl, single.results[s]![0]!.lossCl, `world ${world} step ${s + 1}`);
+      for (const p of split.params) assert.deepEqual(p, single.params[0], `world ${world}: weights must equal one rank's to the bit`);
+    }
+    // …and stay close to the float32 sum (the fixed-point resolution is 2^-46 of each tensor's largest term).
+    const plain = await run(1, batches, 6, config, 2);
+    assert.ok(maxRelDiff(single.params[0]!, plain.params[0]!) < 1e-5, `exact vs float32 sum: ${maxRelDiff(single.params[0]!, plain.params[0]!)}`);
+  });
+
   it('a rank with no samples still takes part and keeps replicas equal', async () => {
     const batches = [randomSamples(3, 'tail')];
     const comms = inProcessGroup(2);
-    const steppers = comms.map((comm) => new Stepper(tinyModel(), config, comm));
-    const [a, b] = await Promise.all([steppers[0]!.run(batches[0]!), steppers[1]!.run([])]);
+    const steppers = comms.map(() => new Stepper(tinyModel(), config));
+    const [a, b] = await Promise.all([steppers[0]!.run([batches[0]!], comms[0]!), steppers[1]!.run([], comms[1]!)]);
     assert.equal(a.globalBatch, 3);
     assert.equal(b.lossCl, a.lossCl);
     assert.deepEqual(steppers[0]!.parameters, steppers[1]!.parameters);
@@ -83,10 +103,11 @@ describe('train step', () => {
   });
 
   it('leaves no tensors behind over 20 steps', async () => {
-    const stepper = new Stepper(tinyModel(), config, new LocalComm());
-    await stepper.run(randomSamples(4, 'warm'));
+    const stepper = new Stepper(tinyModel(), config);
+    const comm = new LocalComm();
+    await stepper.run([randomSamples(4, 'warm')], comm);
     const before = tf.memory().numTensors;
-    for (let s = 0; s < 20; s++) await stepper.run(randomSamples(4, `leak-${s}`));
+    for (let s = 0; s < 20; s++) await stepper.run([randomSamples(2, `leak-${s}`), randomSamples(2, `leak-b${s}`)], comm);
     assert.equal(tf.memory().numTensors, before);
     stepper.model.dispose();
   });

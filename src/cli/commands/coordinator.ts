@@ -5,5 +5,5 @@
 import { main, usage } from '../../../coordinator/main.js';
 import type { Command } from '../command.js';
 
-const command: Command = { name: 'coordinator', summary: 'run a job\'s coordinator (membership, commits, checkpoints) against NATS', usage, run: main };
+const command: Command = { name: 'coordinator', usage, run: main };
 export default command;

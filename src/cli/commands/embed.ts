@@ -9,13 +9,14 @@ import { listDataFiles } from '../../data/files.js';
 import { isBlank, readLines } from '../../data/lines.js';
 import { embedUsers } from '../../eval/embed.js';
 import { writeEmbeddingsFile } from '../../eval/embeddings-file.js';
-import { encodeContextOf } from '../../data/encode-context.js';
+import { encodeContextOf } from '../../model/encode-context.js';
 import { readInstructionTokens } from '../../eval/instruction-tokens-file.js';
 import { createLogger } from '../../log.js';
 import { loadTrainedModel } from '../../train/load-trained.js';
 import type { BackendName } from '../../config/schema.js';
 import { Progress } from '../progress.js';
-import { intFlag, parseFlags, required, type Command } from '../command.js';
+import { intFlag, parseFlags, required } from '../../config/flags.js';
+import type { Command } from '../command.js';
 
 const usage = `usage: instructue embed (--run RUN | --checkpoint DIR) --data FILE --out FILE [flags]
 
@@ -43,7 +44,6 @@ async function countRecords(path: string): Promise<number> {
 
 const command: Command = {
   name: 'embed',
-  summary: 'write user embeddings (universal or instruction-aware) of a UserQA file',
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, {

@@ -9,7 +9,8 @@ import { createLogger } from '../../log.js';
 import { toPeftLayout } from '../../model/lora-export.js';
 import { exportPeftAdapter } from '../../model/peft.js';
 import { loadTrainedModel } from '../../train/load-trained.js';
-import { parseFlags, required, type Command } from '../command.js';
+import { parseFlags, required } from '../../config/flags.js';
+import type { Command } from '../command.js';
 
 const usage = `usage: instructue export (--run RUN | --checkpoint DIR) --out DIR [--base-model NAME]
 
@@ -21,7 +22,6 @@ const usage = `usage: instructue export (--run RUN | --checkpoint DIR) --out DIR
 
 const command: Command = {
   name: 'export',
-  summary: 'export trained LoRA weights as a PEFT adapter for Python',
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, { run: { type: 'string' }, checkpoint: { type: 'string' }, out: { type: 'string' }, 'base-model': { type: 'string' } }, usage);

@@ -5,7 +5,8 @@
  */
 import { runImport } from '../../data/import/build.js';
 import { loadImportRules } from '../../data/import/rules.js';
-import { intFlag, parseFlags, required, type Command } from '../command.js';
+import { intFlag, parseFlags, required } from '../../config/flags.js';
+import type { Command } from '../command.js';
 
 const usage = `usage: instructue import --events FILE[,FILE…] --rules RULES.json --out DIR [flags]
 
@@ -24,7 +25,6 @@ configs/import/example-rules.json.
 
 const command: Command = {
   name: 'import',
-  summary: 'turn your own event and user tables (CSV/JSONL) into UserQA shards, with rule-based answers',
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, {

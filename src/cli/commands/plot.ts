@@ -7,14 +7,15 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SCENARIO_INSTRUCTIONS, type ScenarioName } from '../../data/synth/scenarios.js';
 import type { BackendName } from '../../config/schema.js';
-import { encodeContextOf } from '../../data/encode-context.js';
+import { encodeContextOf } from '../../model/encode-context.js';
 import { instructionFigure, MAX_FIGURE_USERS } from '../../eval/figure.js';
 import { readInstructionTokens } from '../../eval/instruction-tokens-file.js';
 import { readLabelled } from '../../eval/labelled-samples.js';
 import { UsageError } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { loadTrainedModel } from '../../train/load-trained.js';
-import { intFlag, parseFlags, required, type Command } from '../command.js';
+import { intFlag, parseFlags, required } from '../../config/flags.js';
+import type { Command } from '../command.js';
 
 const usage = `usage: instructue plot (--run RUN | --checkpoint DIR) --data EVAL --scenario NAME --out FIG.svg [flags]
 
@@ -34,7 +35,6 @@ embeddings (right), coloured by the scenario's label (the paper's Fig. 5).
 
 const command: Command = {
   name: 'plot',
-  summary: 't-SNE picture of universal vs instruction-aware embeddings (paper Fig. 5) as SVG',
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, {

@@ -10,7 +10,8 @@ import { createLogger } from '../../log.js';
 import { readEmbeddingsFile } from '../../eval/embeddings-file.js';
 import { loadProbeLabels } from '../../eval/probe-labels.js';
 import { DEFAULT_SPLIT_SEED, formatProbeMarkdown, runProbe } from '../../eval/probe.js';
-import { numberFlag, parseFlags, required, type Command } from '../command.js';
+import { numberFlag, parseFlags, required } from '../../config/flags.js';
+import type { Command } from '../command.js';
 
 const usage = `usage: instructue probe --embeddings FILE --labels FILE [flags]
 
@@ -28,7 +29,6 @@ other half (paper §4.1).
 
 const command: Command = {
   name: 'probe',
-  summary: 'linear probe (logistic regression, AUC/KS per scenario) on exported embeddings',
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, {

@@ -14,7 +14,9 @@ import { reportMarkdown } from '../../eval/report/markdown.js';
 import { QUICK_PARAMS, REPORT_DEFAULTS, type ReportParams } from '../../eval/report/plan.js';
 import type { ReportResult } from '../../eval/report/result.js';
 import { runReport } from '../../eval/report/run-report.js';
-import { intFlag, numberFlag, parseFlags, type Command } from '../command.js';
+import { intFlag, numberFlag, parseFlags } from '../../config/flags.js';
+import type { Command } from '../command.js';
+import { trainProgressHooks } from '../progress.js';
 
 const d = REPORT_DEFAULTS;
 const usage = `usage: instructue report [flags]
@@ -67,7 +69,6 @@ function readResult(path: string, flag: string): ReportResult {
 
 const command: Command = {
   name: 'report',
-  summary: "the paper's Tables 2–3 on synthetic users: train, embed, tune, probe; writes docs/results.md",
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, {
@@ -95,7 +96,7 @@ const command: Command = {
       figure: { path: figurePath, link: checked ? (checked.figure ?? figureLink) : figureLink },
       log: createLogger({ command: 'report' }, { level: 'warn' }),
       say: (line) => process.stderr.write(`${line}\n`),
-      trainProgress: true,
+      trainHooks: trainProgressHooks(),
     });
     if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     if (checked) {

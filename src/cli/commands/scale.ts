@@ -6,7 +6,8 @@
  */
 import { sendControl, TARGET_USAGE, targetFromFlags } from '../../control/client.js';
 import { UsageError } from '../../errors.js';
-import { intFlag, parseFlags, required, type Command } from '../command.js';
+import { intFlag, parseFlags, required } from '../../config/flags.js';
+import type { Command } from '../command.js';
 
 const usage = `usage: instructue scale --workers N --url URL [--token T] [--json]
 
@@ -18,7 +19,6 @@ ${TARGET_USAGE}
 
 const command: Command = {
   name: 'scale',
-  summary: 'change the number of workers of a running job',
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, { workers: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } }, usage);

@@ -7,7 +7,8 @@
 import { fetchStatus, TARGET_USAGE, targetFromFlags, watchSocket } from '../../control/client.js';
 import { formatStatus } from '../../control/format-status.js';
 import type { JobState, JobStatus } from '../../control/status.js';
-import { parseFlags, type Command } from '../command.js';
+import { parseFlags } from '../../config/flags.js';
+import type { Command } from '../command.js';
 
 const usage = `usage: instructue status --url URL [--token T] [--json] [--watch]
 
@@ -24,7 +25,6 @@ const REDRAW_MS = 500;
 
 const command: Command = {
   name: 'status',
-  summary: 'show a running job (state, losses, workers, checkpoints); --watch follows it live',
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, { url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' }, watch: { type: 'boolean' } }, usage);

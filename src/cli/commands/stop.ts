@@ -4,7 +4,8 @@
  * ranks finish the current step, save one checkpoint, exit 0); `--resume` continues later.
  */
 import { sendControl, TARGET_USAGE, targetFromFlags } from '../../control/client.js';
-import { parseFlags, type Command } from '../command.js';
+import { parseFlags } from '../../config/flags.js';
+import type { Command } from '../command.js';
 
 const usage = `usage: instructue stop --url URL [--token T] [--json]
 
@@ -15,7 +16,6 @@ ${TARGET_USAGE}
 
 const command: Command = {
   name: 'stop',
-  summary: 'stop a running job after the current step and a checkpoint',
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, { url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } }, usage);

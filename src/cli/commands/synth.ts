@@ -9,7 +9,8 @@ import { CALIBRATION_RANGE, calibrationReport } from '../../data/synth/calibrate
 import { SYNTH_DEFAULTS, writeSynth } from '../../data/synth/write.js';
 import { readTabularSchema, TABULAR_SCHEMA_FILE } from '../../data/tabular-file.js';
 import { formatProbeMarkdown } from '../../eval/probe.js';
-import { intFlag, numberFlag, parseFlags, required, type Command } from '../command.js';
+import { intFlag, numberFlag, parseFlags, required } from '../../config/flags.js';
+import type { Command } from '../command.js';
 
 const usage = `usage: instructue synth --users N --out DIR [flags]
 
@@ -32,7 +33,6 @@ with UserQA training records and a labelled evaluation set (docs/data-format.md)
 
 const command: Command = {
   name: 'synth',
-  summary: 'generate synthetic multi-source users: UserQA training shards and a labelled evaluation set',
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, {

@@ -6,12 +6,14 @@
  * coordinator, N worker processes). SIGINT/SIGTERM finish the current step (on every rank),
  * save a checkpoint and exit 0; `--resume` continues from the newest valid checkpoint in RUN.
  */
+import { configFlagOptions, parseFlags, required } from '../../config/flags.js';
 import { loadConfig } from '../../config/load.js';
 import { UsageError } from '../../errors.js';
+import { trainCluster, type LocalCluster } from '../../launcher/local-cluster.js';
 import { createLogger } from '../../log.js';
 import { trainLocal } from '../../train/local-trainer.js';
-import { trainCluster } from '../../launcher/local-cluster.js';
-import { intFlag, parseFlags, required, type Command } from '../command.js';
+import type { Command } from '../command.js';
+import { Progress, trainProgressHooks } from '../progress.js';
 
 const usage = `usage: instructue train --config FILE --out RUN [--workers N [--nats URL]] [flags]
 
@@ -30,45 +32,39 @@ const usage = `usage: instructue train --config FILE --out RUN [--workers N [--n
   --allow-config-change   resume even if the run's configuration changed
   --json                  print the final metrics as JSON on stdout`;
 
-/** `--set a.b=1` → {'a.b': 1}; values are parsed as JSON when they parse, else kept as strings. */
-export function parseSets(sets: string[] | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const item of sets ?? []) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--set expects KEY=VALUE; got ${JSON.stringify(item)}`);
-    const raw = item.slice(eq + 1);
-    let value: unknown = raw;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      // a bare string such as a path
-    }
-    out[item.slice(0, eq)] = value;
-  }
-  return out;
+/**
+ * The launcher's progress line and dashboard address, drawn from the coordinator's events. The
+ * link carries the token only on a terminal (Jupyter-style); in a log it would be a secret at rest.
+ */
+function watchCluster({ coordinator, controlUrl }: LocalCluster, token: string, totalSteps: number): void {
+  const link = !token ? `${controlUrl}/` : process.stderr.isTTY ? `${controlUrl}/#token=${encodeURIComponent(token)}` : `${controlUrl}/#token=<INSTRUCTUE_TOKEN> (open it with your token appended)`;
+  process.stderr.write(`dashboard: ${link}   (instructue status --url ${controlUrl})\n`);
+  const progress = new Progress({ label: 'train', total: totalSteps }, coordinator.status().step);
+  coordinator.onStatusEvent((e) => {
+    if (e.type !== 'metrics') return;
+    const workers = coordinator.status().workers.filter((x) => x.state === 'training').length;
+    progress.update(Number(e.line.step), { loss_lm: e.line.loss_lm ?? null, loss_cl: e.line.loss_cl ?? null, 'tok/s': Math.round(Number(e.line.tokens_per_s)), workers });
+  });
 }
 
 const command: Command = {
   name: 'train',
-  summary: 'train InstructUE (single process; the distributed launcher takes --workers)',
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, {
-      config: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' },
-      'global-batch': { type: 'string' }, data: { type: 'string' }, backend: { type: 'string' },
-      set: { type: 'string', multiple: true }, resume: { type: 'boolean' }, 'allow-config-change': { type: 'boolean' },
-      json: { type: 'boolean' }, workers: { type: 'string' }, nats: { type: 'string' },
+      config: { type: 'string' }, out: { type: 'string' }, ...configFlagOptions(['steps', 'seed', 'global-batch', 'data', 'backend', 'workers', 'nats']),
+      set: { type: 'string', multiple: true }, resume: { type: 'boolean' }, 'allow-config-change': { type: 'boolean' }, json: { type: 'boolean' },
     }, usage);
     const out = required(values.out, 'out', usage);
-    const args = (['steps', 'seed', 'global-batch', 'data', 'backend'] as const).flatMap((k) => (values[k] !== undefined ? [`--${k}`, String(values[k])] : []));
-    const config = loadConfig({ file: required(values.config, 'config', usage), args, overrides: parseSets(values.set) });
+    const config = loadConfig({ file: required(values.config, 'config', usage), flags: values, sets: values.set });
     const resume = Boolean(values.resume);
     const allowConfigChange = Boolean(values['allow-config-change']);
     if (values.workers !== undefined) {
-      const workers = intFlag(values.workers, 'workers')!;
+      const workers = config.dist.workers;
       if (workers < 1) throw new UsageError('--workers must be at least 1');
       const log = createLogger({ job: config.dist.job, role: 'launcher' });
-      const outcome = await trainCluster({ config, out, workers, natsUrl: values.nats ?? config.dist.nats_url, resume, allowConfigChange, progress: !values.json, log });
+      const onReady = values.json ? undefined : (cluster: LocalCluster) => watchCluster(cluster, config.control.token, config.train.steps);
+      const outcome = await trainCluster({ config, out, workers, natsUrl: config.dist.nats_url, resume, allowConfigChange, log, onReady });
       if (values.json) console.log(JSON.stringify(outcome));
       else console.log(`${outcome.state}: step ${outcome.step}${outcome.reason ? ` (${outcome.reason})` : ''}; run folder ${out}`);
       return outcome.state === 'failed' ? 1 : 0;
@@ -82,10 +78,7 @@ const command: Command = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      const result = await trainLocal({
-        config, out, resume, allowConfigChange, log,
-        progress: !values.json, shouldStop: () => stop,
-      });
+      const result = await trainLocal({ config, out, resume, allowConfigChange, log, shouldStop: () => stop, ...(values.json ? {} : trainProgressHooks()) });
       if (values.json) console.log(JSON.stringify({ step: result.step, stopped_early: result.stoppedEarly, checkpoint: result.checkpoint, last: result.last }));
       else if (result.last) console.log(`done: step ${result.step}, loss_lm ${result.last.lossLm?.toFixed(4) ?? '-'}, loss_cl ${result.last.lossCl?.toFixed(4) ?? '-'}; checkpoint ${result.checkpoint}`);
       return 0;

@@ -7,14 +7,15 @@
 import { SCENARIO_INSTRUCTIONS, type ScenarioName } from '../../data/synth/scenarios.js';
 import type { BackendName } from '../../config/schema.js';
 import { UsageError } from '../../errors.js';
-import { encodeContextOf } from '../../data/encode-context.js';
+import { encodeContextOf } from '../../model/encode-context.js';
 import { writeInstructionTokens, type InstructionTuningInfo } from '../../eval/instruction-tokens-file.js';
 import { compareOnUsers, TUNE_DEFAULTS, tuneScenario } from '../../eval/instruction-tuning.js';
 import { readLabelled, sampleByUserHash } from '../../eval/labelled-samples.js';
 import { createLogger } from '../../log.js';
 import { loadTrainedModel } from '../../train/load-trained.js';
 import { Progress } from '../progress.js';
-import { intFlag, numberFlag, parseFlags, required, type Command } from '../command.js';
+import { intFlag, numberFlag, parseFlags, required } from '../../config/flags.js';
+import type { Command } from '../command.js';
 
 const usage = `usage: instructue tune-instruction (--run RUN | --checkpoint DIR) --data LABELLED --scenario NAME --shots K --out FILE [flags]
 
@@ -47,7 +48,6 @@ function defaultInstruction(scenario: string): string {
 
 const command: Command = {
   name: 'tune-instruction',
-  summary: 'learn instruction vectors for a scenario from a few labelled users (prototype loss)',
   usage,
   async run(argv) {
     const { values } = parseFlags(argv, {

@@ -5,5 +5,5 @@
 import { main, usage } from '../../../worker/main.js';
 import type { Command } from '../command.js';
 
-const command: Command = { name: 'worker', summary: 'run one training worker (joins the job through NATS)', usage, run: main };
+const command: Command = { name: 'worker', usage, run: main };
 export default command;

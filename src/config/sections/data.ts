@@ -20,7 +20,7 @@ export interface DataConfig {
 
 export const dataSchema: convict.Schema<DataConfig> = {
   train: { doc: 'Training UserQA: a folder of *.jsonl / *.jsonl.gz shards, or one file', format: String, default: '', env: 'INSTRUCTUE_TRAIN_DATA', arg: 'data' },
-  eval: { doc: 'Labelled evaluation file or folder (for probes)', format: String, default: '' },
+  eval: { doc: 'Labelled evaluation file or folder (for probes)', format: String, default: '', identity: false },
   virtual_shards: { doc: 'V: fixed number of virtual shards, independent of the number of workers (must be >= the largest world size)', format: 'nat', default: 16 },
   on_invalid: { doc: 'What a malformed record does: fail (stop with file:line field: reason) or skip (count and report at the end)', format: oneOf(['fail', 'skip']), default: 'fail' },
   max_records_per_source: { doc: 'Most recent records kept per sequential source per user', format: 'nat', default: 8 },
@@ -28,5 +28,5 @@ export const dataSchema: convict.Schema<DataConfig> = {
   max_answer_tokens: { doc: 'Answer tokens kept for the LM loss and the answer embedding', format: 'nat', default: 32 },
   max_text_tokens: { doc: 'Prompt tokens kept in the text-only ablation', format: 'nat', default: 384 },
   tabular_schema: { doc: 'tabular-schema.json of the data (docs/data-format.md); empty = look in the data folder, then its parent (where synth and import write it)', format: String, default: '' },
-  cache_dir: { doc: 'Root folder for the random-access index (and decompressed copies of .jsonl.gz shards); empty = .instructue-cache/ beside the data, falling back to the OS temp folder', format: String, default: '', env: 'INSTRUCTUE_DATA_CACHE' },
+  cache_dir: { doc: 'Root folder for the random-access index (and decompressed copies of .jsonl.gz shards); empty = .instructue-cache/ beside the data, falling back to the OS temp folder', format: String, default: '', env: 'INSTRUCTUE_DATA_CACHE', identity: false },
 };

@@ -1,7 +1,7 @@
 /**
  * @module data/synth/lexicon
  * Every word the synthetic generator and the renderers can emit, for the tiny preset's built-in
- * vocabulary (src/model/wordpiece-vocab.ts): the render templates and the Fig. 3 preamble, every
+ * vocabulary (src/tokenizers/wordpiece-vocab.ts, chosen in src/train/run-model.ts): the render templates and the Fig. 3 preamble, every
  * string of the synthetic catalog, tabular feature names and categories, and all instruction and
  * answer templates. Words are lowercase runs of ASCII letters, in first-appearance order;
  * numbers and punctuation are left to the vocabulary's character tokens.

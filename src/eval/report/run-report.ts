@@ -22,11 +22,11 @@ import { SCENARIO_INSTRUCTIONS, SCENARIO_NAMES, type ScenarioName } from '../../
 import { readTabularSchema, TABULAR_SCHEMA_FILE } from '../../data/tabular-file.js';
 import type { Sample } from '../../data/types.js';
 import type { Logger } from '../../log.js';
-import { buildModel } from '../../model/build.js';
+import { buildRunModel } from '../../train/run-model.js';
 import type { InstructUE } from '../../model/instructue.js';
 import { loadTrainedModel } from '../../train/load-trained.js';
 import { embedUsers, type EmbedOptions } from '../embed.js';
-import { encodeContextOf } from '../../data/encode-context.js';
+import { encodeContextOf } from '../../model/encode-context.js';
 import { instructionFigure } from '../figure.js';
 import { compareOnUsers, tuneScenario } from '../instruction-tuning.js';
 import { readLabelled, sampleByUserHash } from '../labelled-samples.js';
@@ -36,7 +36,7 @@ import { checkClaims } from './claims.js';
 import { prepareReportData } from './data.js';
 import { MAIN_ROWS, RUNS, type MainRowKey, type ReportParams } from './plan.js';
 import { rowFromProbes, type ReportResult, type RunSummary, type TableRow, type TuningSummary } from './result.js';
-import { runConfig, trainRun } from './train-runs.js';
+import { runConfig, trainRun, type TrainHooks } from './train-runs.js';
 import { reportVersions } from './versions.js';
 
 export interface ReportRunOptions {
@@ -50,7 +50,8 @@ export interface ReportRunOptions {
   log: Logger;
   /** Stage lines ("which run, which step") for stderr. */
   say: (line: string) => void;
-  trainProgress: boolean;
+  /** Progress of each training run (the CLI draws a progress line). */
+  trainHooks?: TrainHooks;
 }
 
 /** One embedding pass over the probe population, probed on `scenarios`. */
@@ -74,7 +75,7 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
   const schema = readTabularSchema(join(data.root, TABULAR_SCHEMA_FILE));
 
   // 2. training
-  const trainOpts = { data, params: p, runsDir: join(opts.workDir, 'runs'), backend: opts.backend, log: opts.log, progress: opts.trainProgress };
+  const trainOpts = { data, params: p, runsDir: join(opts.workDir, 'runs'), backend: opts.backend, log: opts.log, hooks: opts.trainHooks ?? {} };
   const runDirs = new Map<string, string>();
   const runs: RunSummary[] = [];
   for (const [i, plan] of RUNS.entries()) {
@@ -90,7 +91,7 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
   await selectBackend(opts.backend, opts.log);
   say('report: baselines (untrained backbone, mean-pooled encoder, bag-of-events)');
   const baseConfig = runConfig(RUNS[0]!, trainOpts);
-  const untrained = await buildModel(baseConfig.model, { seed: baseConfig.seed, tabularSchema: schema, log: opts.log });
+  const untrained = await buildRunModel(baseConfig, schema, opts.log);
   try {
     const context = encodeContextOf(baseConfig, untrained, schema);
     row('untrained', [await probeModel(untrained.model, evalSamples, labels, scenarios, { context, batch: p.batch })]);

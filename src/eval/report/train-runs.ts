@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../config/load.js';
 import type { BackendName } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
-import { trainLocal } from '../../train/local-trainer.js';
+import { trainLocal, type LocalTrainOptions } from '../../train/local-trainer.js';
 import { readJsonLines, runPaths } from '../../train/run-dir.js';
 import type { ReportData } from './data.js';
 import type { ReportParams, RunPlan } from './plan.js';
@@ -25,9 +25,11 @@ export interface TrainRunOptions {
   runsDir: string;
   backend: BackendName;
   log: Logger;
-  /** Show the trainer's progress line on stderr. */
-  progress: boolean;
+  hooks: TrainHooks;
 }
+
+/** What a caller may watch of each training run (the CLI's progress line). */
+export type TrainHooks = Pick<LocalTrainOptions, 'onStart' | 'onStep'>;
 
 /** The config of one run (exported for tests and for the report's record of overrides). */
 export function runConfig(plan: RunPlan, opts: TrainRunOptions) {
@@ -58,7 +60,7 @@ export async function trainRun(plan: RunPlan, opts: TrainRunOptions): Promise<{ 
   const dir = join(opts.runsDir, plan.key);
   rmSync(dir, { recursive: true, force: true });
   const config = runConfig(plan, opts);
-  const result = await trainLocal({ config, out: dir, resume: false, allowConfigChange: false, log: opts.log, progress: opts.progress });
+  const result = await trainLocal({ config, out: dir, resume: false, allowConfigChange: false, log: opts.log, ...opts.hooks });
   const lines = readJsonLines<Record<string, number | null>>(runPaths(dir).metrics);
   return {
     dir,

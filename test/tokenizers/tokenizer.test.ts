@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConfigError, WeightsError } from '../../src/errors.js';
-import { loadEncoderTokenizer, loadTextTokenizer, wordPieceTokenizerJson } from '../../src/model/hf-tokenizer.js';
-import { buildWordPieceTokenizerJson, tinyEncoderTokenizer, tinyTextTokenizer, tinyVocabulary } from '../../src/model/wordpiece-vocab.js';
+import { loadEncoderTokenizer, loadTextTokenizer, wordPieceTokenizerJson } from '../../src/tokenizers/hf-tokenizer.js';
+import { buildWordPieceTokenizerJson, tinyEncoderTokenizer, tinyTextTokenizer, tinyVocabulary } from '../../src/tokenizers/wordpiece-vocab.js';
 import { TINY_BERT_VOCAB, TINY_BPE_CONFIG, tinyBpeTokenizerJson, writeTokenizerFolder } from '../helpers/hf-fixtures.js';
 
 async function tempDir(): Promise<string> {

@@ -14,8 +14,8 @@ import {
   readHfConfig,
   readHfWeights,
   writeHfFolder,
-} from '../../src/model/hf-folder.js';
-import { writeSafetensors, type HostTensor } from '../../src/model/safetensors.js';
+} from '../../src/weights/hf-folder.js';
+import { writeSafetensors, type HostTensor } from '../../src/weights/safetensors.js';
 import { bertTensorShapes, qwen2TensorShapes, seededTensors } from '../helpers/hf-fixtures.js';
 
 /** config.json of Qwen2.5-0.5B-Instruct (method-notes §1.2). */

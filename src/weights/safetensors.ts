@@ -1,5 +1,5 @@
 /**
- * @module model/safetensors
+ * @module weights/safetensors
  * Reader and writer of the safetensors format (huggingface/safetensors), pure Node, no tfjs.
  *
  * Layout: u64 little-endian header length N, N bytes of UTF-8 JSON header, then the data buffer.

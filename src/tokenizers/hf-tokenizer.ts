@@ -1,5 +1,5 @@
 /**
- * @module model/hf-tokenizer
+ * @module tokenizers/hf-tokenizer
  * Tokenizers from a Hugging Face folder through `@huggingface/tokenizers` (a maintained pure-JS
  * port of HF tokenizers): the decoder's text tokenizer (e.g. Qwen2 byte-level BPE) and the BERT
  * encoder's WordPiece tokenizer. The library needs both `tokenizer.json` and a
@@ -14,7 +14,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WeightsError } from '../errors.js';
-import { pathExists, readJsonFile } from './hf-folder.js';
+import { pathExists, readJsonFile } from '../weights/hf-folder.js';
 import type { EncoderTokenizer, TextTokenizer } from './tokenizer.js';
 
 /** The tokenizer_config.json used for a decoder tokenizer folder without one: lossless decode. */

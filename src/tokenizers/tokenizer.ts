@@ -1,5 +1,5 @@
 /**
- * @module model/tokenizer
+ * @module tokenizers/tokenizer
  * The tokenizer seam. Decoder text (preamble, instruction, answer) and encoder text (one
  * rendered record) both go through a `TextTokenizer`; special tokens of InstructUE (<USER>,
  * delimiters) are not parsed from text but placed by id (see src/model/special-tokens.ts).

@@ -1,5 +1,5 @@
 /**
- * @module model/hf-folder
+ * @module weights/hf-folder
  * A Hugging Face model folder on disk: `config.json` plus `model.safetensors`, or shards listed by
  * `model.safetensors.index.json` (`weight_map`: tensor name → shard file). Reads the weights into
  * host tensors, normalises BERT checkpoint names, and writes such folders (tests build tiny HF

@@ -1,5 +1,5 @@
 /**
- * @module config/sections/dist
+ * @module config/sections/distributed
  * Distributed run knobs: NATS connection, collectives, membership and faults.
  */
 import type convict from 'convict';
@@ -22,6 +22,8 @@ export interface DistConfig {
   collective_connections: number;
   heartbeat_ms: number;
   worker_timeout_ms: number;
+  no_workers_timeout_ms: number;
+  max_restarts: number;
   checksum_every: number;
 }
 
@@ -54,6 +56,8 @@ export const distSchema: convict.Schema<DistConfig> = {
     format: integerIn(0, 16), default: 1,
   },
   heartbeat_ms: { doc: 'Worker heartbeat period', format: 'nat', default: 1000 },
-  worker_timeout_ms: { doc: 'A worker silent this long is dropped from the membership', format: 'nat', default: 10000 },
+  worker_timeout_ms: { doc: 'The one "worker gone" threshold: a worker silent this long is dropped from the membership (it learns so and may join again); a worker that hears nothing from the coordinator this long pauses. Must exceed 2 × heartbeat_ms', format: 'nat', default: 10000 },
+  no_workers_timeout_ms: { doc: 'A job with no worker at all for this long ends as failed (naming the checkpoint to --resume from) instead of waiting forever', format: 'nat', default: 600000 },
+  max_restarts: { doc: 'The local launcher restarts workers that die (not those exiting with a usage or data error, code 2) at most this many times in a job, like torchrun --max-restarts', format: 'nat', default: 3 },
   checksum_every: { doc: 'Steps between replica checksum comparisons; 0 disables', format: 'nat', default: 10 },
 };

@@ -14,7 +14,7 @@ import {
   serializeSafetensors,
   writeSafetensors,
   type HostTensor,
-} from '../../src/model/safetensors.js';
+} from '../../src/weights/safetensors.js';
 
 const f32 = (shape: number[], values: number[]): HostTensor => ({ dtype: 'float32', shape, data: Float32Array.from(values) });
 const i32 = (shape: number[], values: number[]): HostTensor => ({ dtype: 'int32', shape, data: Int32Array.from(values) });

@@ -1,5 +1,5 @@
 /**
- * @module model/wordpiece-vocab
+ * @module tokenizers/wordpiece-vocab
  * The built-in tokenizer of the tiny preset: a deterministic WordPiece vocabulary that needs no
  * file from outside, run through the same `@huggingface/tokenizers` path as real checkpoints.
  *
