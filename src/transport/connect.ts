@@ -24,9 +24,13 @@ export async function connectNats(url: string, name: string, settings: NatsClien
   return NatsTransport.connect(url, { ...natsTransportOptions(settings.dist, name, log), ...(tls ? { tls } : {}), waitOnFirstConnect: true });
 }
 
-/** Servers in the cluster the connection belongs to: the client URLs its server announces (itself included), or 1. */
+/**
+ * Servers in the cluster the connection belongs to: as many as it was given URLs, or as its
+ * server announces (`connect_urls`, itself included) when that is more. The configured list
+ * counts because the announcement lags while a cluster (re)forms.
+ */
 export function natsClusterSize(transport: NatsTransport): number {
-  return Math.max(1, transport.connection.info?.connect_urls?.length ?? 1);
+  return Math.max(1, transport.serverUrls.length, transport.connection.info?.connect_urls?.length ?? 1);
 }
 
 /**

@@ -95,6 +95,11 @@ export class NatsTransport implements Transport {
     return this.connection.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
   }
 
+  /** The server URLs this transport was given (one per server; a comma-separated URL is split). */
+  get serverUrls(): readonly string[] {
+    return this.servers;
+  }
+
   publish(subject: string, data: Uint8Array, options: PublishOptions = {}): void {
     this.check(subject, data);
     try {

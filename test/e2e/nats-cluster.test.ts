@@ -25,7 +25,7 @@ async function jobConnections(cluster: NatsClusterHandle): Promise<Array<string[
   return Promise.all(cluster.servers.map(async (s) => {
     try {
       const connz = (await (await fetch(`${s.monitorUrl}/connz?limit=1000`)).json()) as Connz;
-      return connz.connections.map((c) => c.name ?? '').filter((n) => n.startsWith('worker-') || n.startsWith('coordinator-')).sort();
+      return connz.connections.map((c) => c.name ?? '').filter((n) => /^(worker|heartbeat|coordinator)-/.test(n)).sort();
     } catch {
       return null;
     }

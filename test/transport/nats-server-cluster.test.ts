@@ -143,7 +143,7 @@ describe('a local 3-server NATS cluster', () => {
   });
 
   it('a job store opened while the cluster has no quorum waits for it and comes up with 3 replicas', async () => {
-    const alone = await connect(cluster.urls[0]!, 'no-quorum');
+    const alone = await connect(cluster.url, 'no-quorum');
     try {
       await Promise.all([cluster.servers[1]!.kill(), cluster.servers[2]!.kill()]);
       const opening = openJobStore(alone, 'late-quorum', silentLogger, 60_000);
