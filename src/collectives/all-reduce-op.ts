@@ -104,7 +104,7 @@ export class AllReduceOp implements OpLogic<Float32Array> {
       waiting[h.sourceRank] = { header: h, frame };
       this.fold(h.seq);
       // Not its turn yet: the borrowed frame must be copied to wait.
-      if (waiting[h.sourceRank]) waiting[h.sourceRank] = { header: h, frame: frame.slice() };
+      if (waiting[h.sourceRank]) waiting[h.sourceRank] = { header: h, frame: new Uint8Array(frame) }; // a copy (slice() of a Buffer is a view)
       return true;
     }
     const stream = h.phase === 'gather' ? this.results.get(h.sourceRank) : undefined;

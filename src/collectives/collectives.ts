@@ -306,7 +306,7 @@ export class Collectives {
     if (this.current?.key === key) return this.current.accept(header, message.data);
     if (this.isStale(header.step, key)) return void this.counters.droppedStale++;
     const entry = this.early.get(key) ?? { step: header.step, chunks: [] };
-    entry.chunks.push({ header, frame: message.data.slice() }); // borrowed: keep a copy
+    entry.chunks.push({ header, frame: new Uint8Array(message.data) }); // borrowed: keep a copy (never slice(): a Buffer's is a view)
     this.early.set(key, entry);
   }
 
@@ -349,7 +349,7 @@ export class Collectives {
     const subject = this.subjects.toRank(request.op, request.requester);
     try {
       // Copies, on the original's stripe: pooled frame memory is published once only (frame-pool.ts).
-      for (const { seq, frame } of burst) this.stripes.forSeq(seq).publish(subject, frame.slice());
+      for (const { seq, frame } of burst) this.stripes.forSeq(seq).publish(subject, new Uint8Array(frame));
       this.counters.retransmitFramesServed += burst.length;
     } catch (err) {
       this.log.warn('retransmit failed', { error: (err as Error).message });

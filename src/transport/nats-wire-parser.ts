@@ -159,7 +159,8 @@ export class NatsWireParser {
     const available = this.writePos - payloadStart;
     if (available >= size + 2) {
       this.readPos = payloadStart + size + 2;
-      this.deliver(sid, subject, reply, this.arena.subarray(payloadStart, payloadStart + size), hdrBytes);
+      // A plain Uint8Array view, not a Buffer: Buffer#slice would be a view too, and consumers copy with slice().
+      this.deliver(sid, subject, reply, new Uint8Array(this.arena.buffer, this.arena.byteOffset + payloadStart, size), hdrBytes);
       return true;
     }
     if (size > this.arena.length / 4) {

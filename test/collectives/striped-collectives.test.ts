@@ -123,6 +123,27 @@ describe('striped collectives on a real nats-server (NatsWireTransport data conn
     assert.deepEqual(after.connections.filter((c) => c.name?.includes('-d')), [], 'close() closed the data connections');
   });
 
+  it('4 ranks, 8 MiB: contributions that wait for their turn and chunks of a call not yet started outlive the receive memory they came in', async () => {
+    // 8 MiB per rank passes through each rank's 4 MiB receive arena several times over, and with
+    // 4 ranks contributions often arrive before their turn in the fold (so they must be copied).
+    const { ranks, close } = await world(4, { connections: 1, chunkBytes: 64 * 1024 });
+    try {
+      await onAll(ranks, (c) => c.barrier(0, 'ready'));
+      for (let step = 1; step <= 3; step++) {
+        const inputs = ranksOf(4).map((r) => rankInput(`arena-${step}`, r, 2 << 20));
+        // Rank 3 starts each call late, so the others' frames for it arrive before its call exists.
+        const results = await Promise.all(ranksOf(4).map(async (r) => {
+          if (r === 3) await new Promise((resolve) => setTimeout(resolve, 150));
+          return ranks[r]!.allReduceSum(step, 'grads', inputs[r]!, { inPlace: step === 2 ? true : false });
+        }));
+        const expected = bits(referenceSum(inputs.map((x, r) => (step === 2 ? rankInput(`arena-${step}`, r, 2 << 20) : x))));
+        results.forEach((result, r) => assert.deepEqual(bits(result), expected, `step ${step} rank ${r}`));
+      }
+    } finally {
+      await close();
+    }
+  });
+
   it('a rank that starts late is covered by retransmission over its data connections', async () => {
     const transports = await connectClients(server().url, 3, 'late-striped');
     const all = transports.map((t, rank) => new Collectives(t, { job: 'late', epoch: 3, rank, worldSize: 3, chunkBytes: 4096, wireDtype: 'float32', timeoutMs: 10_000, retransmitMs: 100, connections: 2 }));

@@ -53,7 +53,7 @@ export class FaultTransport implements Transport {
     }
     if (delayRule?.rule(subject, header)) {
       // A network delays a copy, not the sender's memory (which a later publish may reuse).
-      const copy = data.slice();
+      const copy = new Uint8Array(data);
       setTimeout(() => this.inner.publish(subject, copy, options), delayRule.ms());
       return;
     }
