@@ -16,6 +16,7 @@ import type { ChunkHeader, ChunkPhase, CollectiveControl, WireDtype } from '../p
 import type { MissingStream, OpEnv, OpLogic, OutgoingFrame } from './op-logic.js';
 import { FAN_OUT, streamName, type Outbox } from './outbox.js';
 import type { CollectiveSubjects } from './collective-subjects.js';
+import type { StripedSubject } from './stripes.js';
 
 export type CollectiveKind = 'allReduceSum' | 'allGather' | 'broadcast' | 'barrier';
 
@@ -78,8 +79,8 @@ export interface CallHost {
   readonly retransmitMs: number;
   readonly windowBytes: number;
   elemsPerChunk(wire: WireDtype): number;
-  /** Publishes frame `seq` of a stream (on that seq's stripe). */
-  publish(seq: number, subject: string, frame: Uint8Array): void;
+  /** Publishes frame `seq` of a stream on that seq's stripe (`subject` of the stripe's token). */
+  publish(seq: number, subject: StripedSubject, frame: Uint8Array): void;
   frameMemory(bytes: number): Uint8Array;
   sendControl(dest: number | 'all', message: CollectiveControl): void;
 }
@@ -248,10 +249,9 @@ export class CollectiveCall<T> {
       }
       if (this.finished) return;
       const frame = this.compute('encodeMs', () => next.build());
-      const subject = next.dest === FAN_OUT ? host.subjects.fromRank(this.op, host.rank) : host.subjects.toRank(this.op, next.dest);
       const t0 = performance.now();
       try {
-        host.publish(next.seq, subject, frame);
+        host.publish(next.seq, (stripe) => (next.dest === FAN_OUT ? host.subjects.fromRank(this.op, host.rank, stripe) : host.subjects.toRank(this.op, next.dest, stripe)), frame);
       } catch (err) {
         this.fail(new CollectiveError('COLLECTIVE_ABORTED', `${this.description}: publish failed: ${(err as Error).message}`, { cause: err }), false);
         return;

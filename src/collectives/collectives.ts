@@ -138,7 +138,7 @@ export class Collectives {
       retransmitMs: options.retransmitMs ?? Math.min(250, timeoutMs / 4),
       windowBytes: options.windowBytes ?? Math.max(4 * this.frameBytes, Math.floor(FLOW_BUDGET_BYTES / Math.max(1, worldSize - 1))),
       elemsPerChunk: (wire) => elementsPerChunk(this.frameBytes, wire),
-      publish: (seq, subject, frame) => (this.stripes as Stripes).forSeq(seq).publish(subject, frame),
+      publish: (seq, subject, frame) => (this.stripes as Stripes).publish(seq, subject, frame),
       frameMemory: (bytes) => this.pool.acquire(bytes),
       sendControl: (dest, message) => this.sendControl(dest, message),
     };
@@ -159,8 +159,8 @@ export class Collectives {
     elementsPerChunk(this.frameBytes, 'float32');
     this.pool = new FramePool(this.frameBytes, Math.max(16, Math.floor(POOL_BYTES / this.frameBytes)));
     this.outbox.usePool(this.pool);
-    stripes.listenChunks(this.subjects.inbox(rank), (m) => this.guard(m, (x) => this.onChunk(x)));
-    for (const peer of peers) stripes.listenChunks(this.subjects.fanOut(peer), (m) => this.guard(m, (x) => this.onChunk(x)));
+    stripes.listenChunks((stripe) => this.subjects.inbox(rank, stripe), (m) => this.guard(m, (x) => this.onChunk(x)));
+    for (const peer of peers) stripes.listenChunks((stripe) => this.subjects.fanOut(peer, stripe), (m) => this.guard(m, (x) => this.onChunk(x)));
     stripes.listenControl(this.subjects.control(rank), (m) => this.guard(m, (x) => this.onControl(x)));
     stripes.listenControl(this.subjects.controlAll, (m) => this.guard(m, (x) => this.onControl(x)));
     await stripes.flush();
@@ -346,10 +346,10 @@ export class Collectives {
     let budget = this.host.windowBytes;
     const burst = frames.filter(({ frame }, i) => i === 0 || (budget -= frame.byteLength) >= 0);
     this.log.debug('retransmitting', { step: request.step, op: request.op, to: request.requester, phase: request.phase, frames: burst.length });
-    const subject = this.subjects.toRank(request.op, request.requester);
+    const subject = (stripe: number | undefined) => this.subjects.toRank(request.op, request.requester, stripe);
     try {
       // Copies, on the original's stripe: pooled frame memory is published once only (frame-pool.ts).
-      for (const { seq, frame } of burst) this.stripes.forSeq(seq).publish(subject, new Uint8Array(frame));
+      for (const { seq, frame } of burst) this.stripes.publish(seq, subject, new Uint8Array(frame));
       this.counters.retransmitFramesServed += burst.length;
     } catch (err) {
       this.log.warn('retransmit failed', { error: (err as Error).message });

@@ -4,16 +4,22 @@
  * it was given (the worker's control connection, nats.js). With `connections: K ≥ 1` the rank
  * opens K data connections of its own (`Transport.openDataConnections`; on NATS the
  * `NatsWireTransport`, whose receive path lends messages without copying), so bulk data never
- * queues behind the worker's heartbeats, and K > 1 stripes a rank over several sockets — over
- * several servers of a cluster, since stripe i of rank r starts at server (r + i) mod servers.
+ * queues behind the worker's heartbeats; K > 1 stripes a rank over several sockets and servers.
  *
- * Frame seq s goes out on stripe s mod K (a retransmission of it too: the frame pool relies on
- * one connection per frame, see `frame-pool.ts`). A rank subscribes to its chunk subjects on
- * every stripe in a queue group of its own, so the server hands each frame to exactly one of
- * its connections (and, in a cluster, prefers one on the server the frame arrived at). Control
- * messages (credit, retransmit requests, aborts) use stripe 0.
+ * With K > 1 every chunk subject carries a stripe token `s{τ}`, τ = frame seq mod K. Connection
+ * i of rank r carries token (r + i) mod K — it publishes the frames of that token and subscribes
+ * to that token of the rank's chunk subjects — and starts its server list at member
+ * (r + i) mod M of the cluster. With K = M servers, token τ therefore travels on the connections
+ * of every rank to server τ: a frame is forwarded by the one server it arrived at, never across a
+ * route (NATS queue groups would not do this: nats-server 2.9 spreads a queue group's messages
+ * over the whole cluster). A retransmission goes out on the original's token too (the frame
+ * pool relies on one connection per frame, see `frame-pool.ts`). Control messages use
+ * connection 0, without a token.
  */
 import type { BorrowedSubscription, Transport, TransportMessage } from '../transport/transport.js';
+
+/** A chunk subject for a stripe token (undefined: unstriped, no token). */
+export type StripedSubject = (token: number | undefined) => string;
 
 export class Stripes {
   private readonly subs: BorrowedSubscription[] = [];
@@ -21,14 +27,13 @@ export class Stripes {
   private constructor(
     readonly connections: readonly Transport[],
     private readonly owned: boolean,
-    private readonly queueGroup: string,
+    private readonly rank: number,
   ) {}
 
   /** `count` own data connections of `transport` (0: `transport` itself, not closed by `close()`). */
   static async open(transport: Transport, count: number, options: { name: string; rank: number }): Promise<Stripes> {
-    const group = `r${options.rank}`;
-    if (count <= 0) return new Stripes([transport], false, group);
-    return new Stripes(await transport.openDataConnections(count, { name: options.name, spread: options.rank }), true, group);
+    if (count <= 0) return new Stripes([transport], false, options.rank);
+    return new Stripes(await transport.openDataConnections(count, { name: options.name, spread: options.rank }), true, options.rank);
   }
 
   get count(): number {
@@ -40,19 +45,22 @@ export class Stripes {
     return Math.min(...this.connections.map((t) => t.maxPayload));
   }
 
-  /** The connection frame `seq` of a stream travels on. */
-  forSeq(seq: number): Transport {
-    return this.connections[seq % this.connections.length] as Transport;
-  }
-
   get control(): Transport {
     return this.connections[0] as Transport;
   }
 
-  /** Chunk subjects: on every stripe, one delivery per rank (queue group when striped). */
-  listenChunks(subject: string, handle: (message: TransportMessage) => void): void {
-    const options = this.connections.length > 1 ? { queue: this.queueGroup } : {};
-    for (const t of this.connections) this.subs.push(t.subscribeBorrowed(subject, handle, options));
+  /** Publishes frame `seq` of a stream on its stripe. */
+  publish(seq: number, subject: StripedSubject, frame: Uint8Array): void {
+    const k = this.connections.length;
+    if (k === 1) return this.control.publish(subject(undefined), frame);
+    const token = seq % k;
+    (this.connections[(token - (this.rank % k) + k) % k] as Transport).publish(subject(token), frame);
+  }
+
+  /** Subscribes each connection to its token of a chunk subject (borrowed frames). */
+  listenChunks(subject: StripedSubject, handle: (message: TransportMessage) => void): void {
+    const k = this.connections.length;
+    this.connections.forEach((t, i) => this.subs.push(t.subscribeBorrowed(subject(k === 1 ? undefined : (this.rank + i) % k), handle)));
   }
 
   listenControl(subject: string, handle: (message: TransportMessage) => void): void {

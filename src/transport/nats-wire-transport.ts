@@ -60,7 +60,7 @@ export interface NatsWireOptions {
   maxReconnectDelayMs?: number;
   /** Keep-alive period; two unanswered PINGs count as a dead connection (default 5000 ms). */
   pingIntervalMs?: number;
-  /** Receive arena size (default 4 × max_payload, at least 4 MiB). */
+  /** Receive arena size (default 4 MiB; a payload above a quarter of it that spans reads is assembled in its own buffer). */
   arenaBytes?: number;
   log?: Logger;
 }

@@ -38,7 +38,7 @@ export interface PublishOptions {
 }
 
 export interface SubscribeOptions {
-  /** Queue group: each message goes to one member of the group (work queues; the collectives' stripes). */
+  /** Queue group: each message goes to one member of the group (work queues, not collectives). */
   queue?: string;
 }
 

@@ -10,6 +10,8 @@ import { Collectives } from '../../src/collectives/collectives.js';
 import { MemoryBroker } from '../../src/transport/memory-transport.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { Rng } from '../../src/util/rng.js';
+import { startNatsCluster } from '../../src/transport/nats-server.js';
+import { NatsTransport } from '../../src/transport/nats-transport.js';
 import { connectClients, useNatsServer } from '../helpers/nats.js';
 import { FaultTransport } from './support/fault-transport.js';
 import { bits, rankInput, referenceSum } from './support/reference.js';
@@ -85,6 +87,30 @@ describe('striped collectives over the memory transport', () => {
       assert.ok(ranks.reduce((n, c) => n + c.totals.retransmitFramesServed, 0) > 0, 'frames were served again');
     } finally {
       await Promise.all(ranks.map((c) => c.close()));
+    }
+  });
+});
+
+describe('striped collectives on a 3-server NATS cluster', () => {
+  it('3 stripes per rank: every frame is forwarded by the server it arrived at, not across a route', async () => {
+    const cluster = await startNatsCluster({ size: 3 });
+    const transports = await Promise.all(ranksOf(2).map((r) => NatsTransport.connect(cluster.url, { name: `local-${r}` })));
+    const ranks = await startWorld(transports, { connections: 3, chunkBytes: 64 * 1024 });
+    try {
+      await onAll(ranks, (c) => c.barrier(0, 'ready'));
+      const inputs = ranksOf(2).map((r) => rankInput('local', r, 2 << 20));
+      const results = await onAll(ranks, (c, r) => c.allReduceSum(1, 'grads', inputs[r]!));
+      for (const result of results) assert.deepEqual(bits(result), bits(referenceSum(inputs)));
+      const routeBytes = (await Promise.all(cluster.servers.map(async (s) => {
+        const routez = (await (await fetch(`${s.monitorUrl}/routez`)).json()) as { routes: Array<{ in_bytes: number }> };
+        return routez.routes.reduce((a, r) => a + r.in_bytes, 0);
+      }))).reduce((a, b) => a + b, 0);
+      // 2 ranks × 8 MiB out; everything that crossed a route is control traffic and subscriptions.
+      assert.ok(routeBytes < 0.05 * 2 * (8 << 20), `${routeBytes} bytes crossed routes`);
+    } finally {
+      await Promise.all(ranks.map((c) => c.close()));
+      await Promise.all(transports.map((t) => t.close()));
+      await cluster.stop();
     }
   });
 });
