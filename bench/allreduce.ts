@@ -3,14 +3,15 @@
  * not a test).
  *
  *   node dist/bench/allreduce.js [--sizes 16,64] [--workers 2,4] [--servers 1,3] [--reps 5] [--warmup 2]
- *        [--connections 1] [--in-place true] [--wire float32|bf16] [--chunk-bytes 1048576] [--max-payload N]
+ *        [--connections auto|K] [--in-place true] [--wire float32|bf16] [--chunk-bytes 1048576] [--max-payload N]
  *        [--window-mib N] [--raw-runs 3] [--raw-mib 256] [--profile] [--no-gloo] [--json]
  *
  * For each server count it starts its own nats-server (or a local cluster: `startNatsCluster`),
  * measures raw publish→subscribe MB/s (separate publisher and subscriber processes, payload =
  * the frame size) with both clients — nats.js and the collectives' own `NatsWireTransport` —
  * then for each worker count starts that many worker processes (each with its control
- * connection and `--connections` data connections) and times `allReduceSum` of each size: every
+ * connection and `--connections` data connections: `auto` = one per server, so every frame stays
+ * on one server; 0 = the control connection, nats.js) and times `allReduceSum` of each size: every
  * rep starts with a barrier, and a rep's time is the slowest rank's. nccl-tests definitions:
  * algbw = S / t, busbw = algbw · 2(n−1)/n, with S the float32 size (MB = 1e6 bytes). Results are
  * checked exactly (inputs are small dyadic numbers whose sums are exact in bf16 too). busbw/raw
@@ -40,7 +41,7 @@ const { values: flags } = parseArgs({
     servers: { type: 'string', default: '1' },
     reps: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2' },
-    connections: { type: 'string', default: '1' },
+    connections: { type: 'string', default: 'auto' },
     'in-place': { type: 'string', default: 'true' },
     wire: { type: 'string', default: 'float32' },
     'chunk-bytes': { type: 'string', default: String(MiB) },
@@ -63,7 +64,8 @@ const reps = Number(flags.reps);
 const warmup = Number(flags.warmup);
 const wire = flags.wire as WireDtype;
 const chunkBytes = Number(flags['chunk-bytes']);
-const connections = Number(flags.connections);
+/** Data connections per rank for a cluster of `servers` (`auto`: one per server). */
+const connectionsFor = (servers: number) => (flags.connections === 'auto' ? servers : Number(flags.connections));
 const inPlace = flags['in-place'] !== 'false';
 
 /** Rank r's input: small dyadic values, so every sum (and its bf16 rounding) is exact. */
@@ -82,7 +84,7 @@ interface SizeReport {
   phases: { encodeMs: number; publishMs: number; reduceMs: number; copyMs: number; computeMs: number };
 }
 
-async function worker(url: string, rank: number, world: number): Promise<void> {
+async function worker(url: string, rank: number, world: number, connections: number): Promise<void> {
   const transport = await NatsTransport.connect(url, { name: `bench-rank-${rank}` });
   let disconnects = 0;
   transport.onStatus((s) => s.type === 'disconnect' && disconnects++);
@@ -139,7 +141,7 @@ async function runWorkers(cluster: NatsClusterHandle, world: number): Promise<Wo
   const script = fileURLToPath(import.meta.url);
   const passOn = [
     '--sizes', flags.sizes, '--reps', flags.reps, '--warmup', flags.warmup, '--wire', wire, '--chunk-bytes', String(chunkBytes),
-    '--connections', String(connections), '--in-place', String(inPlace), ...(flags['window-mib'] ? ['--window-mib', flags['window-mib']] : []),
+    '--connections', String(connectionsFor(cluster.urls.length)), '--in-place', String(inPlace), ...(flags['window-mib'] ? ['--window-mib', flags['window-mib']] : []),
   ];
   const children: ChildProcess[] = [];
   const run: WorkerRun = { reports: [], done: [], serverCpuMs: new Map() };
@@ -222,14 +224,15 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const log = (line: string) => !flags.json && console.log(line);
   log(`${new Date().toISOString()}; ${machine()}`);
-  log(`wire ${wire}; frames ${payload} B (chunk ${chunkBytes} B, server max_payload ${maxPayload ?? MiB} B); ${connections} data connection(s) per rank${connections === 0 ? ' (nats.js control connection)' : ' (NatsWireTransport)'}; ${inPlace ? 'in place' : 'new result array'}; ${warmup} warm-up + ${reps} reps`);
+  const k = flags.connections === 'auto' ? 'one per server' : flags.connections;
+  log(`wire ${wire}; frames ${payload} B (chunk ${chunkBytes} B, server max_payload ${maxPayload ?? MiB} B); data connections per rank: ${k}${flags.connections === '0' ? ' (the nats.js control connection)' : ' (NatsWireTransport)'}; ${inPlace ? 'in place' : 'new result array'}; ${warmup} warm-up + ${reps} reps`);
   const rawBy = new Map<number, Awaited<ReturnType<typeof measureRaw>>>();
   for (const servers of list(flags.servers)) {
     const cluster = await startNatsCluster({ size: servers, ...(maxPayload === undefined ? {} : { maxPayload }) });
     try {
       const raw = await measureRaw(cluster, payload);
       rawBy.set(servers, raw);
-      log(`\n### ${servers} nats-server${servers > 1 ? 's (cluster)' : ''}\n`);
+      log(`\n### ${servers} nats-server${servers > 1 ? 's (cluster)' : ''}, ${connectionsFor(servers)} data connection(s) per rank\n`);
       log(`raw NATS pub→sub, ${payload} B payloads, ${flags['raw-mib']} MiB × ${flags['raw-runs']} runs (separate processes):`);
       for (const [name, r] of Object.entries(raw)) {
         const s = stats(r.results.map((x) => x.mbps));
@@ -304,8 +307,9 @@ async function main(): Promise<void> {
   } else if (!flags['no-gloo']) {
     log('\ngloo peer skipped: no Python with torch (apt-get install -y python3-torch)');
   }
+  log(`\nend: load average ${loadavg().map(f2).join(' ')}`);
   if (flags.json) console.log(JSON.stringify({ machine: machine(), rows, raw: Object.fromEntries(rawBy), gloo }, null, 2));
 }
 
-if (flags.role === 'worker') await worker(flags.url as string, Number(flags.rank), Number(flags.world));
+if (flags.role === 'worker') await worker(flags.url as string, Number(flags.rank), Number(flags.world), Number(flags.connections));
 else await main();
