@@ -27,6 +27,8 @@ export interface NatsServerSpec {
   jetstreamDir?: string;
   maxPayload?: number;
   auth?: NatsAuth;
+  /** Go's GC target percentage for the process (GOGC); unset = Go's default of 100. */
+  gogc?: number;
 }
 
 /** The ports a running server reported. */
@@ -72,7 +74,8 @@ export class NatsServerProcess {
     const confPath = join(this.workDir, 'nats-server.conf');
     writeFileSync(confPath, configText(this.spec, this.workDir));
     this.expectExit = false;
-    const child = spawn(binary, ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = this.spec.gogc === undefined ? process.env : { ...process.env, GOGC: String(this.spec.gogc) };
+    const child = spawn(binary, ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.child = child;
     const keep = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) if (line) this.lines.push(line);

@@ -97,6 +97,7 @@ for (const overlay of OVERLAYS) {
       assert.deepEqual(headless.ports.map((p) => [p.name, p.port]), [['client', 4222], ['cluster', 6222]]);
       const c = container(nats, 'nats');
       assert.deepEqual(c.ports!.map((p) => [p.name, p.containerPort]), [['client', 4222], ['cluster', 6222], ['monitor', 8222]]);
+      assert.equal(c.env!.find((e) => e.name === 'GOGC')?.value, '400', 'the GC setting the benchmark measured');
       assert.deepEqual(spec.template.spec.topologySpreadConstraints!.map((t) => [t.topologyKey, t.maxSkew]), [['kubernetes.io/hostname', 1]]);
       const conf = (find(objects, 'ConfigMap', 'nats-config') as K8sObject & { data: Record<string, string> }).data['nats.conf']!;
       const members = Array.from({ length: spec.replicas }, (_, i) => `nats-${i}.${spec.serviceName}`);

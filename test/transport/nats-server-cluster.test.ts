@@ -4,9 +4,10 @@
  * bucket when a server is killed, rejoining, and clean stops.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { natsClusterSize, openJobStore } from '../../src/transport/connect.js';
-import { startNatsCluster, type NatsClusterHandle } from '../../src/transport/nats-server.js';
+import { DEFAULT_NATS_GOGC, startNatsCluster, type NatsClusterHandle } from '../../src/transport/nats-server.js';
 import { NatsKeyValue } from '../../src/transport/nats-key-value.js';
 import { NatsTransport } from '../../src/transport/nats-transport.js';
 import { NatsWireTransport } from '../../src/transport/nats-wire-transport.js';
@@ -171,6 +172,7 @@ describe('startNatsCluster specifics', () => {
     await single.stop();
     const trio = await startNatsCluster({ size: 3 });
     const pids = trio.servers.map((s) => s.pid);
+    for (const pid of pids) assert.ok(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`GOGC=${DEFAULT_NATS_GOGC}`), 'servers run with the measured GC setting');
     const logs = trio.servers.map((s) => s.logTail().join('\n'));
     assert.ok(logs.every((l) => /Server is ready/.test(l)));
     await trio.stop();
