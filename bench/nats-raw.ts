@@ -1,8 +1,10 @@
 /**
  * Raw NATS publish → subscribe throughput, publisher and subscriber in separate processes: the
  * yardstick `bench/allreduce.ts` compares its bus bandwidth with. The subscriber measures from
- * its first message to its last (MB/s = 1e6 bytes/s); the publisher awaits `flush()` every
- * 8 MiB, as a well-behaved bulk sender would. Two clients: `natsjs` (the `nats` package, as
+ * its first message to its last (MB/s = 1e6 bytes/s). The publisher keeps at most 32 MiB
+ * unacknowledged (the subscriber returns credit every 4 MiB), as the collectives do: core NATS
+ * cuts off a subscriber that falls more than max_pending (64 MiB) behind, and an unpaced
+ * publisher would measure that cut-off instead of the throughput. Two clients: `natsjs` (the `nats` package, as
  * `NatsTransport`) and `wire` (`NatsWireTransport`, what the collectives use; its subscriber
  * reads borrowed messages). Each process reports its CPU time, so the caller can divide the
  * work per byte between publisher, subscriber and server.
@@ -17,7 +19,9 @@ import { NatsWireTransport } from '../src/transport/nats-wire-transport.js';
 import type { Transport } from '../src/transport/transport.js';
 
 const SUBJECT = 'bench.raw';
-const FLUSH_EVERY = 8 * 1024 * 1024;
+const CREDIT_SUBJECT = 'bench.raw.credit';
+const WINDOW = 32 * 1024 * 1024;
+const CREDIT_EVERY = 4 * 1024 * 1024;
 
 export type RawClient = 'natsjs' | 'wire';
 
@@ -81,6 +85,7 @@ async function subscriber(url: string, totalBytes: number, client: RawClient): P
   let cpu0 = process.cpuUsage();
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
+  let credited = 0;
   const count = (bytes: number) => {
     if (received === 0) {
       first = performance.now();
@@ -88,6 +93,10 @@ async function subscriber(url: string, totalBytes: number, client: RawClient): P
       cpu0 = process.cpuUsage();
     }
     received += bytes;
+    if (received - credited >= CREDIT_EVERY) {
+      credited = received;
+      transport.publish(CREDIT_SUBJECT, new TextEncoder().encode(String(received)));
+    }
     if (received >= totalBytes) done();
   };
   const sub = transport.subscribeBorrowed(SUBJECT, (m) => count(m.data.byteLength));
@@ -103,17 +112,22 @@ async function subscriber(url: string, totalBytes: number, client: RawClient): P
 async function publisher(url: string, payloadBytes: number, totalBytes: number, client: RawClient): Promise<void> {
   const transport = await connect(url, 'bench-raw-pub', client);
   const payload = new Uint8Array(payloadBytes).fill(7);
-  let sinceFlush = 0;
+  let acked = 0;
+  let wake: (() => void) | undefined;
+  const credit = transport.subscribeBorrowed(CREDIT_SUBJECT, (m) => {
+    acked = Math.max(acked, Number(new TextDecoder().decode(m.data)));
+    wake?.();
+  });
+  await transport.flush();
   const cpu0 = process.cpuUsage();
   for (let sent = 0; sent < totalBytes; sent += payloadBytes) {
+    while (sent - acked >= WINDOW) await new Promise<void>((resolve) => (wake = resolve));
     transport.publish(SUBJECT, payload);
-    sinceFlush += payloadBytes;
-    if (sinceFlush >= FLUSH_EVERY) {
-      sinceFlush = 0;
-      await transport.flush();
-    }
+    // Let the socket drain and credit arrive now and then (a publish only queues).
+    if ((sent / payloadBytes) % 8 === 7) await new Promise((resolve) => setImmediate(resolve));
   }
   await transport.flush();
+  credit.unsubscribe();
   process.send?.({ cpu: cpuSince(cpu0) });
   await transport.close();
 }
