@@ -8,6 +8,8 @@
  *   {job}.e{epoch}.c.{op}.from.{rank}   chunks a rank fans out (all-reduce results, all-gather, broadcast)
  *   {job}.e{epoch}.ctl.to.{rank}        retransmit requests and flow credit for one rank
  *   {job}.e{epoch}.ctl.all              aborts
+ *
+ * Striped over K > 1 data connections, chunk subjects end in a stripe token `.s{τ}` (`stripes.ts`).
  */
 
 export class CollectiveSubjects {
@@ -17,22 +19,22 @@ export class CollectiveSubjects {
     this.prefix = `${job}.e${epoch}`;
   }
 
-  toRank(op: string, rank: number): string {
-    return `${this.prefix}.c.${op}.to.${rank}`;
+  toRank(op: string, rank: number, stripe?: number): string {
+    return `${this.prefix}.c.${op}.to.${rank}${token(stripe)}`;
   }
 
-  fromRank(op: string, rank: number): string {
-    return `${this.prefix}.c.${op}.from.${rank}`;
+  fromRank(op: string, rank: number, stripe?: number): string {
+    return `${this.prefix}.c.${op}.from.${rank}${token(stripe)}`;
   }
 
-  /** Everything addressed to `rank`, any op. */
-  inbox(rank: number): string {
-    return `${this.prefix}.c.*.to.${rank}`;
+  /** Everything addressed to `rank`, any op (of one stripe token). */
+  inbox(rank: number, stripe?: number): string {
+    return `${this.prefix}.c.*.to.${rank}${token(stripe)}`;
   }
 
-  /** Everything `rank` fans out, any op. */
-  fanOut(rank: number): string {
-    return `${this.prefix}.c.*.from.${rank}`;
+  /** Everything `rank` fans out, any op (of one stripe token). */
+  fanOut(rank: number, stripe?: number): string {
+    return `${this.prefix}.c.*.from.${rank}${token(stripe)}`;
   }
 
   control(rank: number): string {
@@ -48,4 +50,8 @@ export class CollectiveSubjects {
     const start = this.prefix.length + 3; // after "{prefix}.c."
     return subject.slice(start, subject.indexOf('.', start));
   }
+}
+
+function token(stripe: number | undefined): string {
+  return stripe === undefined ? '' : `.s${stripe}`;
 }

@@ -17,6 +17,7 @@ export function collectivesOptions(dist: WorkerDistConfig, member: { epoch: numb
     timeoutMs: dist.collective_timeout_ms,
     retransmitMs: dist.retransmit_ms,
     ...(dist.flow_window_bytes > 0 ? { windowBytes: dist.flow_window_bytes } : {}),
+    connections: dist.collective_connections,
     ...(log ? { log } : {}),
   };
 }

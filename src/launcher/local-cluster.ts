@@ -1,8 +1,9 @@
 /**
  * @module launcher/local-cluster
  * `instructue train --workers N`: a whole cluster on this machine — nats-server from PATH on a
- * free loopback port (unless --nats names one), the coordinator in this process, and N worker
- * processes. SIGINT/SIGTERM → a checkpointed stop; `instructue scale` → more or fewer workers.
+ * free loopback port, or a cluster of `dist.nats_cluster_size` servers (unless --nats names
+ * servers), the coordinator in this process, and N worker processes. SIGINT/SIGTERM → a
+ * checkpointed stop; `instructue scale` → more or fewer workers.
  */
 import { join } from 'node:path';
 import { loadConfig, type Frozen } from '../config/load.js';
@@ -12,7 +13,7 @@ import { runCoordinator } from '../coordinator/run.js';
 import { checkLocalWorkers, checkMemory, LAUNCHER_BYTES } from '../train/preflight.js';
 import { acquireRunLock } from '../train/run-lock.js';
 import { natsAuth } from '../transport/nats-credentials.js';
-import { startNatsServer } from '../transport/nats-server.js';
+import { startNatsCluster } from '../transport/nats-server.js';
 import type { Logger } from '../log.js';
 import { WorkerFailedError } from '../errors.js';
 import { checkRunLengthBudget } from '../train/length-check.js';
@@ -22,7 +23,7 @@ export interface LocalClusterOptions {
   config: Frozen<InstructueConfig>;
   out: string;
   workers: number;
-  /** An existing NATS server; empty = start one. */
+  /** Existing NATS server(s), comma-separated; empty = start `dist.nats_cluster_size` of them. */
   natsUrl: string;
   resume: boolean;
   allowConfigChange: boolean;
@@ -63,8 +64,8 @@ async function runCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
   // Validated again with the worker count, so `--workers` above data.virtual_shards fails here.
   const config = loadConfig({ object: opts.config, overrides: { 'dist.workers': opts.workers }, env: {} });
   await checkRunLengthBudget(config, log, { failOnTruncation: opts.failOnTruncation ?? false });
-  // With credentials configured (dist.nats_*), the server requires them too.
-  const nats = opts.natsUrl ? null : await startNatsServer({ jetstream: true, auth: natsAuth(config.dist), log });
+  // With credentials configured (dist.nats_*), the servers require them too.
+  const nats = opts.natsUrl ? null : await startNatsCluster({ size: config.dist.nats_cluster_size, jetstream: true, auth: natsAuth(config.dist), maxPayload: config.dist.nats_max_payload, log });
   const natsUrl = opts.natsUrl || nats!.url;
   let fatal: string | null = null;
   let coordinatorRef: Coordinator | null = null;
