@@ -122,12 +122,13 @@ export class Coordinator {
   /**
    * A worker speaks on subjects that end in its own id, and nats-server's per-worker permissions
    * (set up by the local launcher; docs/security.md) let it publish on no other worker's: a
-   * message whose claimed id is not its subject's is dropped unanswered and logged.
+   * message whose claimed id is not its subject's is dropped unanswered and logged (the 1st, 2nd, 4th, … such message).
    */
   private fromItsSender(m: JoinRequest | WorkerEvent, raw: TransportMessage): boolean {
     if (sentBy(raw.subject, m.workerId)) return true;
-    this.droppedForeign++;
-    this.log.warn('dropped a worker message sent under another worker\'s id', { type: m.type, claimed: m.workerId, sender: senderOf(raw.subject), dropped: this.droppedForeign });
+    const n = ++this.droppedForeign;
+    // Logged in powers of two, so a flood cannot fill the log.
+    if ((n & (n - 1)) === 0) this.log.warn('dropped a worker message sent under another worker\'s id', { type: m.type, claimed: m.workerId, sender: senderOf(raw.subject), dropped: n });
     return false;
   }
 

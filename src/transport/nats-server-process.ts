@@ -170,8 +170,8 @@ export function configText(spec: NatsServerSpec, workDir: string): string {
   return out.join('\n') + '\n';
 }
 
-/** The `authorization` block of `auth`. */
-function authorizationText(auth: NatsAuth): string {
+/** The `authorization` block of `auth` (also the users file of docs/kubernetes.md, scripts/nats-users.ts). */
+export function authorizationText(auth: NatsAuth): string {
   const q = (s: string) => JSON.stringify(s);
   if ('token' in auth) return `authorization { token: ${q(auth.token)} }`;
   if ('user' in auth) return `authorization { user: ${q(auth.user)}, password: ${q(auth.pass)} }`;
