@@ -42,6 +42,8 @@ export interface LocalCluster {
   coordinator: Coordinator;
   pool: WorkerPool;
   controlUrl: string;
+  /** The NATS server(s) the cluster runs on (comma-separated). */
+  natsUrl: string;
 }
 
 /**
@@ -109,7 +111,7 @@ async function runCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
           process.off('SIGTERM', stop);
         };
         pool.grow(opts.workers);
-        await opts.onReady?.({ coordinator, pool, controlUrl });
+        await opts.onReady?.({ coordinator, pool, controlUrl, natsUrl });
       },
     });
     pool.stop();

@@ -20,6 +20,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import { trainCluster } from '../../src/launcher/local-cluster.js';
+import { createLogger } from '../../src/log.js';
 import { encodeMessage } from '../../src/protocol/codec.js';
 import type { WorkerEvent } from '../../src/protocol/messages.js';
 import { readJsonLines } from '../../src/train/run-dir.js';
@@ -197,5 +200,35 @@ describe('the launcher\'s NATS: credentials, per-worker identity, no secrets at 
     }
     for (const secret of secrets) assert.ok(!output.includes(secret), 'the launcher\'s output holds a secret');
     assert.ok(!existsSync(dirname(confPath)), 'the nats-server folder (config with passwords) is removed at exit');
+  });
+
+  it('without configured credentials (the default) the launcher still generates logins: strangers are refused, no password lands anywhere', async () => {
+    const out = join(root, 'default');
+    const lines: string[] = [];
+    const log = createLogger({ role: 'launcher' }, { level: 'debug', write: (line) => lines.push(line) });
+    const config = loadConfig({ file: 'configs/tiny.json', overrides: { 'data.train': data.train, backend: 'wasm', 'train.steps': 3, 'dist.heartbeat_ms': 300 }, env: {} });
+    assert.deepEqual([config.dist.nats_user, config.dist.nats_pass, config.dist.nats_token], ['', '', '']);
+    const passwords: string[] = [];
+    let strangerRefused = false;
+    const outcome = await trainCluster({
+      config, out, workers: 1, natsUrl: '', resume: false, allowConfigChange: false, log,
+      onReady: async ({ natsUrl }) => {
+        const [natsPid] = childrenNamed(process.pid, 'nats-server');
+        const conf = readFileSync(readFileSync(`/proc/${natsPid}/cmdline`, 'utf8').split('\0')[2]!, 'utf8');
+        passwords.push(...[...conf.matchAll(/password: "([^"]+)"/g)].map((m) => m[1]!));
+        await assert.rejects(rawNats(natsUrl), /Authorization Violation/);
+        strangerRefused = true;
+      },
+    });
+    assert.deepEqual(outcome, { state: 'done', step: 3, reason: null });
+    assert.ok(strangerRefused);
+    // The coordinator's user and one per possible worker id (data.virtual_shards of them).
+    assert.equal(passwords.length, 1 + config.data.virtual_shards);
+    assert.equal(new Set(passwords).size, passwords.length);
+    for (const file of filesUnder(out)) {
+      const bytes = readFileSync(file);
+      for (const secret of passwords) assert.ok(!bytes.includes(secret), `${file} holds a generated NATS password`);
+    }
+    for (const secret of passwords) assert.ok(!lines.some((l) => l.includes(secret)), 'a log line holds a generated NATS password');
   });
 });
