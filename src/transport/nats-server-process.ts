@@ -8,10 +8,12 @@
  * line here.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, constants, readFileSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { dyingWithParent } from './orphan-guard.js';
+import { whichOnPath } from './path-lookup.js';
 
 /** One client user of the server, optionally limited to subjects (nats-server's `permissions`). */
 export interface NatsUserSpec {
@@ -94,12 +96,14 @@ export class NatsServerProcess {
   async spawn(timeoutMs: number): Promise<NatsPorts> {
     const binary = findOnPath('nats-server');
     const confPath = join(this.workDir, 'nats-server.conf');
-    // The config may hold passwords: owner-only, in the private (0700) work folder.
+    // 0600: the file may hold the server's credentials. It is removed once the server has read
+    // it (below), so not even a SIGKILLed launcher leaves a password behind in its temp folder.
     writeFileSync(confPath, configText(this.spec, this.workDir), { mode: 0o600 });
-    chmodSync(confPath, 0o600);
     this.expectExit = false;
     const env = this.spec.gogc === undefined ? process.env : { ...process.env, GOGC: String(this.spec.gogc) };
-    const child = spawn(binary, ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    // The server ends when this process does, however it ends (src/transport/orphan-guard.ts).
+    const command = dyingWithParent(binary, ['-c', confPath]);
+    const child = spawn(command.command, command.args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.child = child;
     const keep = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) if (line) this.lines.push(line);
@@ -116,6 +120,8 @@ export class NatsServerProcess {
       if (!this.running) throw new Error(`nats-server exited during start-up (code ${child.exitCode}): ${this.lines.slice(-5).join(' | ')}`);
       const ports = readPorts(portsFile);
       if (ports) {
+        // The ports file is written after the config is parsed; a restart writes the config anew.
+        rmSync(confPath, { force: true });
         this.current = ports;
         this.spec.port = ports.client; // a restart keeps the port
         return ports;
@@ -193,14 +199,7 @@ function readPorts(file: string): NatsPorts | undefined {
 }
 
 export function findOnPath(name: string): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
+  const found = whichOnPath(name);
+  if (found) return found;
   throw new ConfigError(`${name} was not found on PATH: install it with apt-get install -y nats-server (or pass a NATS URL)`);
 }

@@ -107,8 +107,8 @@ describe('the launcher\'s NATS: credentials, per-worker identity, no secrets at 
       const [natsPid] = childrenNamed(launcher.pid!, 'nats-server');
       assert.ok(natsPid, 'the launcher runs its own nats-server');
       confPath = readFileSync(`/proc/${natsPid}/cmdline`, 'utf8').split('\0')[2]!;
-      assert.equal(statSync(confPath).mode & 0o777, 0o600, 'the nats-server config (it holds passwords) is owner-only');
-      assert.equal(statSync(dirname(confPath)).mode & 0o777, 0o700);
+      assert.ok(!existsSync(confPath), 'the nats-server config (it holds passwords) is removed once the server has read it');
+      assert.equal(statSync(dirname(confPath)).mode & 0o777, 0o700, 'in a private folder');
 
       // Each worker's login, as another process of this user could read it.
       const login = (id: string) => {
@@ -210,21 +210,29 @@ describe('the launcher\'s NATS: credentials, per-worker identity, no secrets at 
     assert.deepEqual([config.dist.nats_user, config.dist.nats_pass, config.dist.nats_token], ['', '', '']);
     const passwords: string[] = [];
     let strangerRefused = false;
+    let users: string[] = [];
     const outcome = await trainCluster({
       config, out, workers: 1, natsUrl: '', resume: false, allowConfigChange: false, log,
-      onReady: async ({ natsUrl }) => {
-        const [natsPid] = childrenNamed(process.pid, 'nats-server');
-        const conf = readFileSync(readFileSync(`/proc/${natsPid}/cmdline`, 'utf8').split('\0')[2]!, 'utf8');
-        passwords.push(...[...conf.matchAll(/password: "([^"]+)"/g)].map((m) => m[1]!));
+      onReady: async ({ natsUrl, pool, coordinator }) => {
         await assert.rejects(rawNats(natsUrl), /Authorization Violation/);
         strangerRefused = true;
+        await until(() => coordinator.status().step >= 1, 'step 1');
+        passwords.push(environOf(pool.pid('w0')!).INSTRUCTUE_NATS_PASS!);
+        // Who is logged in, from the server's own monitoring (its ports file names the port).
+        const [natsPid] = childrenNamed(process.pid, 'nats-server');
+        const dir = dirname(readFileSync(`/proc/${natsPid}/cmdline`, 'utf8').split('\0')[2]!);
+        const ports = JSON.parse(readFileSync(join(dir, `nats-server_${natsPid}.ports`), 'utf8')) as { monitoring: string[] };
+        const connz = (await (await fetch(`${ports.monitoring[0]}/connz?auth=true`)).json()) as { connections: Array<{ name?: string; authorized_user?: string }> };
+        users = connz.connections.map((c) => `${c.name}=${c.authorized_user}`).sort();
       },
     });
     assert.deepEqual(outcome, { state: 'done', step: 3, reason: null });
     assert.ok(strangerRefused);
-    // The coordinator's user and one per possible worker id (data.virtual_shards of them).
-    assert.equal(passwords.length, 1 + config.data.virtual_shards);
-    assert.equal(new Set(passwords).size, passwords.length);
+    assert.ok(passwords[0] && passwords[0].length >= 32);
+    // The coordinator and the worker (and its heartbeat thread) log in as themselves.
+    assert.ok(users.includes('coordinator-instructue=coordinator'), users.join(', '));
+    assert.ok(users.includes('worker-w0=worker-w0') && users.includes('heartbeat-w0=worker-w0'), users.join(', '));
+    assert.deepEqual(users.filter((u) => !/=(coordinator|worker-w0)$/.test(u)), [], 'no connection without its own login');
     for (const file of filesUnder(out)) {
       const bytes = readFileSync(file);
       for (const secret of passwords) assert.ok(!bytes.includes(secret), `${file} holds a generated NATS password`);
