@@ -53,6 +53,12 @@ export interface CollectivesOptions {
    * K ≥ 1 = open K connections (`Transport.openDataConnections`) and stripe frames over them.
    */
   connections?: number;
+  /**
+   * The worker id of each rank (the epoch's members, in rank order): every subject this rank
+   * publishes carries its own id, and frames whose sender is not the member of the rank they
+   * claim are dropped (counted in `droppedForeignSender`). Default `r0`, `r1`, ….
+   */
+  members?: readonly string[];
   log?: Logger;
 }
 
@@ -83,6 +89,8 @@ export interface CollectiveTotals {
   /** Chunks of calls already finished (late duplicates, answers to old retransmit requests). */
   droppedStale: number;
   droppedInvalid: number;
+  /** Frames and control messages whose subject's sender is not the member of the rank they claim. */
+  droppedForeignSender: number;
   timeouts: number;
   aborts: number;
 }
@@ -113,7 +121,7 @@ export class Collectives {
   private last: CallStats | undefined;
   private readonly counters: CollectiveTotals = {
     calls: 0, bytesSent: 0, bytesReceived: 0, retransmitRequests: 0, retransmitFramesServed: 0, duplicates: 0,
-    droppedOtherJob: 0, droppedOtherEpoch: 0, droppedStale: 0, droppedInvalid: 0, timeouts: 0, aborts: 0,
+    droppedOtherJob: 0, droppedOtherEpoch: 0, droppedStale: 0, droppedInvalid: 0, droppedForeignSender: 0, timeouts: 0, aborts: 0,
   };
 
   constructor(
@@ -130,7 +138,7 @@ export class Collectives {
     this.frameBytes = Math.min(chunkBytes, transport.maxPayload);
     elementsPerChunk(this.frameBytes, 'float32'); // throws early if a frame cannot hold a value
     this.pool = new FramePool(this.frameBytes, 0);
-    this.subjects = new CollectiveSubjects(job, epoch);
+    this.subjects = new CollectiveSubjects(job, epoch, rank, worldSize, options.members);
     this.log = (options.log ?? silentLogger).child({ job, epoch, rank });
     const peers = Array.from({ length: worldSize }, (_, r) => r).filter((r) => r !== rank);
     this.host = {
@@ -161,7 +169,7 @@ export class Collectives {
     this.outbox.usePool(this.pool);
     stripes.listenChunks((stripe) => this.subjects.inbox(rank, stripe), (m) => this.guard(m, (x) => this.onChunk(x)));
     for (const peer of peers) stripes.listenChunks((stripe) => this.subjects.fanOut(peer, stripe), (m) => this.guard(m, (x) => this.onChunk(x)));
-    stripes.listenControl(this.subjects.control(rank), (m) => this.guard(m, (x) => this.onControl(x)));
+    stripes.listenControl(this.subjects.controlInbox(rank), (m) => this.guard(m, (x) => this.onControl(x)));
     stripes.listenControl(this.subjects.controlAll, (m) => this.guard(m, (x) => this.onControl(x)));
     await stripes.flush();
   }
@@ -300,6 +308,7 @@ export class Collectives {
     }
     if (header.jobHash !== this.host.jobHash) return void this.counters.droppedOtherJob++;
     if (header.epoch !== this.host.epoch) return void this.counters.droppedOtherEpoch++;
+    if (!this.subjects.senderIsRank(message.subject, header.sourceRank)) return this.dropForeign(message.subject, header.sourceRank);
     const op = this.subjects.opOf(message.subject);
     if (hash32(op) !== header.opHash) return void this.counters.droppedInvalid++;
     const key = `${header.step}/${op}`;
@@ -321,6 +330,8 @@ export class Collectives {
     }
     if (control.job !== this.host.job) return void this.counters.droppedOtherJob++;
     if (control.epoch !== this.host.epoch) return void this.counters.droppedOtherEpoch++;
+    const claimed = control.type === 'collective.credit' ? control.receiver : control.type === 'collective.retransmit' ? control.requester : control.rank;
+    if (!this.subjects.senderIsRank(message.subject, claimed)) return this.dropForeign(message.subject, claimed);
     const key = `${control.step}/${control.op}`;
     const current = this.current?.key === key ? this.current : undefined;
     switch (control.type) {
@@ -335,6 +346,13 @@ export class Collectives {
         this.onPeerAbort(control, key, current);
         return;
     }
+  }
+
+  /** A frame or control message claims a rank whose member did not send it (a forgery, or a bug): dropped and logged. */
+  private dropForeign(subject: string, claimed: number): void {
+    const n = ++this.counters.droppedForeignSender;
+    // Logged in powers of two, so a flood cannot fill the log.
+    if ((n & (n - 1)) === 0) this.log.warn('dropped collective traffic from a sender that is not the member of the rank it claims', { subject, sender: this.subjects.senderOf(subject), claimedRank: claimed, dropped: n });
   }
 
   private serveRetransmit(request: RetransmitRequest, key: string): void {
@@ -364,7 +382,7 @@ export class Collectives {
   }
 
   private sendControl(dest: number | 'all', message: CollectiveControl): void {
-    const subject = dest === 'all' ? this.subjects.controlAll : this.subjects.control(dest);
+    const subject = dest === 'all' ? this.subjects.abortsOut : this.subjects.controlTo(dest);
     try {
       (this.stripes?.control ?? this.transport).publish(subject, encodeMessage(message));
     } catch (err) {

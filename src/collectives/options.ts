@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import type { CollectivesOptions } from './collectives.js';
 
 /** Collectives options for one rank of one membership epoch. */
-export function collectivesOptions(dist: WorkerDistConfig, member: { epoch: number; rank: number; worldSize: number }, log?: Logger): CollectivesOptions {
+export function collectivesOptions(dist: WorkerDistConfig, member: { epoch: number; rank: number; worldSize: number; members?: readonly string[] }, log?: Logger): CollectivesOptions {
   return {
     job: dist.job,
     ...member,

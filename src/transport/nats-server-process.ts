@@ -15,7 +15,25 @@ import type { Logger } from '../log.js';
 import { dyingWithParent } from './orphan-guard.js';
 import { whichOnPath } from './path-lookup.js';
 
-export type NatsAuth = { user: string; pass: string } | { token: string };
+/** One client user of the server, optionally limited to subjects (nats-server's `permissions`). */
+export interface NatsUserSpec {
+  user: string;
+  pass: string;
+  /** Subjects the user may publish to / subscribe to (wildcards allowed); absent = everything. */
+  permissions?: { publish: string[]; subscribe: string[] };
+}
+
+/** Client authorization: one user, one token, or several users each with their own permissions. */
+export type NatsAuth = { user: string; pass: string } | { token: string } | { users: NatsUserSpec[] };
+
+/** The server's TLS identity (PEM files); set = every client must speak TLS. */
+export interface NatsServerTls {
+  certFile: string;
+  keyFile: string;
+  /** CA of client certificates; with `verify` a client must present one it signed (mutual TLS). */
+  caFile?: string;
+  verify?: boolean;
+}
 
 /** What one server is. */
 export interface NatsServerSpec {
@@ -23,12 +41,16 @@ export interface NatsServerSpec {
   port: number;
   /** Unique in a cluster (JetStream clustering requires names). */
   serverName?: string;
-  /** Cluster membership: this server's route port and every member's route URL. */
-  cluster?: { name: string; port: number; routes: string[] };
+  /**
+   * Cluster membership: this server's route port and every member's route URL; with `auth`,
+   * routes must log in (else anyone on the host could join as a route and read every message).
+   */
+  cluster?: { name: string; port: number; routes: string[]; auth?: { user: string; pass: string } };
   /** JetStream store directory; absent = no JetStream. */
   jetstreamDir?: string;
   maxPayload?: number;
   auth?: NatsAuth;
+  tls?: NatsServerTls;
   /** Go's GC target percentage for the process (GOGC); unset = Go's default of 100. */
   gogc?: number;
 }
@@ -139,13 +161,32 @@ export function configText(spec: NatsServerSpec, workDir: string): string {
     if (spec.maxPayload > 64 * 1024 * 1024) out.push(`max_pending: ${spec.maxPayload}`);
   }
   if (spec.cluster) {
-    const routes = spec.cluster.routes.map(q).join(', ');
-    out.push(`cluster { name: ${q(spec.cluster.name)}, listen: ${q(`127.0.0.1:${spec.cluster.port}`)}, routes: [${routes}] }`);
+    const { auth } = spec.cluster;
+    const login = auth ? `${encodeURIComponent(auth.user)}:${encodeURIComponent(auth.pass)}@` : '';
+    const routes = spec.cluster.routes.map((r) => q(login ? r.replace('://', `://${login}`) : r)).join(', ');
+    const authorization = auth ? `, authorization { user: ${q(auth.user)}, password: ${q(auth.pass)} }` : '';
+    out.push(`cluster { name: ${q(spec.cluster.name)}, listen: ${q(`127.0.0.1:${spec.cluster.port}`)}, routes: [${routes}]${authorization} }`);
   }
   if (spec.jetstreamDir) out.push(`jetstream { store_dir: ${q(spec.jetstreamDir)} }`);
-  if (spec.auth && 'token' in spec.auth) out.push(`authorization { token: ${q(spec.auth.token)} }`);
-  else if (spec.auth) out.push(`authorization { user: ${q(spec.auth.user)}, password: ${q(spec.auth.pass)} }`);
+  if (spec.tls) {
+    const { certFile, keyFile, caFile, verify } = spec.tls;
+    out.push(`tls { cert_file: ${q(certFile)}, key_file: ${q(keyFile)}${caFile ? `, ca_file: ${q(caFile)}` : ''}${verify ? ', verify: true' : ''} }`);
+  }
+  if (spec.auth) out.push(authorizationText(spec.auth));
   return out.join('\n') + '\n';
+}
+
+/** The `authorization` block of `auth` (also the users file of docs/kubernetes.md, scripts/nats-users.ts). */
+export function authorizationText(auth: NatsAuth): string {
+  const q = (s: string) => JSON.stringify(s);
+  if ('token' in auth) return `authorization { token: ${q(auth.token)} }`;
+  if ('user' in auth) return `authorization { user: ${q(auth.user)}, password: ${q(auth.pass)} }`;
+  const list = (subjects: string[]) => `[${subjects.map(q).join(', ')}]`;
+  const users = auth.users.map((u) => {
+    const permissions = u.permissions ? `, permissions: { publish: { allow: ${list(u.permissions.publish)} }, subscribe: { allow: ${list(u.permissions.subscribe)} } }` : '';
+    return `    { user: ${q(u.user)}, password: ${q(u.pass)}${permissions} }`;
+  });
+  return `authorization {\n  users: [\n${users.join(',\n')}\n  ]\n}`;
 }
 
 function readPorts(file: string): NatsPorts | undefined {

@@ -11,14 +11,15 @@
  * Temp folders are removed by `stop()`; a server still running when this process exits is
  * killed by PID.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
-import { NatsServerProcess, type NatsAuth, type NatsServerSpec } from './nats-server-process.js';
+import { NatsServerProcess, type NatsAuth, type NatsServerSpec, type NatsServerTls } from './nats-server-process.js';
 
-export type { NatsAuth } from './nats-server-process.js';
+export type { NatsAuth, NatsServerTls, NatsUserSpec } from './nats-server-process.js';
 
 export interface StartNatsServerOptions {
   /** Client port on 127.0.0.1; 0 (default) = a free port chosen by the server. */
@@ -30,6 +31,8 @@ export interface StartNatsServerOptions {
   /** Largest message payload in bytes (server default 1 MiB; NATS advises ≤ 8 MiB). */
   maxPayload?: number;
   auth?: NatsAuth;
+  /** Serve clients over TLS only (the server's certificate and key). */
+  tls?: NatsServerTls;
   log?: Logger;
   /** How long to wait until the server (or cluster) is ready (default 15 s; a cluster 30 s). */
   readyTimeoutMs?: number;
@@ -124,11 +127,13 @@ export async function startNatsCluster(options: StartNatsClusterOptions): Promis
   for (let attempt = 1; ; attempt++) {
     const routePorts = await freeLoopbackPorts(size);
     const routes = routePorts.map((p) => `nats-route://127.0.0.1:${p}`);
+    // Routes log in with a random password of this cluster (a route sees every message).
+    const routeAuth = { user: 'route', pass: randomBytes(24).toString('base64url') };
     const members = routePorts.map((port, i) => {
       const dir = join(workDir, `s${i}`);
       mkdirSync(dir, { recursive: true });
       const spec: NatsServerSpec = {
-        port: 0, serverName: `${name}-s${i}`, cluster: { name, port, routes }, ...common(options),
+        port: 0, serverName: `${name}-s${i}`, cluster: { name, port, routes, auth: routeAuth }, ...common(options),
         ...(options.jetstream ? { jetstreamDir: join(storeRoot, `s${i}`) } : {}),
       };
       return new NatsServerProcess(spec, dir, log.child({ server: i }));
@@ -158,7 +163,7 @@ export async function startNatsCluster(options: StartNatsClusterOptions): Promis
 export const DEFAULT_NATS_GOGC = 400;
 
 function common(o: StartNatsServerOptions): Partial<NatsServerSpec> {
-  return { ...(o.maxPayload !== undefined ? { maxPayload: o.maxPayload } : {}), ...(o.auth ? { auth: o.auth } : {}), gogc: o.gogc ?? DEFAULT_NATS_GOGC };
+  return { ...(o.maxPayload !== undefined ? { maxPayload: o.maxPayload } : {}), ...(o.auth ? { auth: o.auth } : {}), ...(o.tls ? { tls: o.tls } : {}), gogc: o.gogc ?? DEFAULT_NATS_GOGC };
 }
 
 /**

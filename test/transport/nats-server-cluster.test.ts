@@ -14,6 +14,7 @@ import { NatsWireTransport } from '../../src/transport/nats-wire-transport.js';
 import type { Subscription, Transport } from '../../src/transport/transport.js';
 import { silentLogger } from '../../src/log.js';
 import { runKeyValueContract } from './key-value.contract.js';
+import { rawNats } from '../helpers/raw-nats.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -86,6 +87,15 @@ describe('a local 3-server NATS cluster', () => {
       assert.deepEqual(clients.map(natsClusterSize), [3, 3, 3]);
     } finally {
       await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+
+  it('routes log in: a stranger on a route port is refused (a route would see every message)', async () => {
+    for (const s of cluster.servers) {
+      const varz = (await (await fetch(`${s.monitorUrl}/varz`)).json()) as { cluster: { cluster_port: number } };
+      assert.ok(varz.cluster.cluster_port > 0);
+      await assert.rejects(rawNats(`nats://127.0.0.1:${varz.cluster.cluster_port}`), /Authorization Violation/);
+      await assert.rejects(rawNats(`nats://127.0.0.1:${varz.cluster.cluster_port}`, { user: 'route', pass: 'guess' }), /Authorization Violation/);
     }
   });
 
