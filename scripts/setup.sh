@@ -47,6 +47,11 @@ if [ "${1:-}" = "--with-test-tools" ]; then
     echo "setup: installing kubectl (apt: kubernetes-client)" >&2
     apt_install kubernetes-client
   fi
+  # The TLS tests make their own CA and server certificate (test/e2e/nats-tls.test.ts).
+  if ! command -v openssl >/dev/null 2>&1; then
+    echo "setup: installing openssl (apt)" >&2
+    apt_install openssl
+  fi
   if ! command -v g++ >/dev/null 2>&1; then
     echo "setup: installing g++ (apt)" >&2
     apt_install g++

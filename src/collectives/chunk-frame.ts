@@ -37,15 +37,22 @@ export function chunkFrameBytes(dtype: WireDtype, elemCount: number): number {
   return CHUNK_HEADER_BYTES + elemCount * bytesPerElement(dtype);
 }
 
-/** Encodes a chunk: `header.elemCount` values of `source` starting at `sourceIndex`, converted to `header.dtype`. */
-export function encodeChunk(header: ChunkHeader, source: Float32Array, sourceIndex: number): Uint8Array {
-  const frame = new Uint8Array(chunkFrameBytes(header.dtype, header.elemCount));
-  const view = new DataView(frame.buffer);
+/**
+ * Encodes a chunk: `header.elemCount` values of `source` starting at `sourceIndex`, converted
+ * to `header.dtype`, into `out` (exactly `chunkFrameBytes` long, at a 4-byte aligned offset:
+ * pooled frame memory) or a new array.
+ */
+export function encodeChunk(header: ChunkHeader, source: Float32Array, sourceIndex: number, out?: Uint8Array): Uint8Array {
+  const bytes = chunkFrameBytes(header.dtype, header.elemCount);
+  if (out && (out.byteLength !== bytes || out.byteOffset % 4 !== 0)) throw new RangeError(`frame buffer of ${out.byteLength} bytes at offset ${out.byteOffset}, need ${bytes} at a 4-byte aligned offset`);
+  const frame = out ?? new Uint8Array(bytes);
+  const view = new DataView(frame.buffer, frame.byteOffset, CHUNK_HEADER_BYTES);
   frame[0] = MAGIC_0;
   frame[1] = MAGIC_1;
   frame[2] = PROTOCOL_VERSION;
   frame[3] = PHASES.indexOf(header.phase) + 1;
   frame[4] = DTYPES.indexOf(header.dtype);
+  frame[5] = frame[6] = frame[7] = 0; // reserved (pooled memory is not zeroed)
   const fields = [header.jobHash, header.epoch, header.step, header.opHash, header.seq, header.totalChunks, header.sourceRank, header.elemOffset, header.elemCount, header.totalElems];
   fields.forEach((value, i) => view.setUint32(8 + 4 * i, value, true));
   const values = source.subarray(sourceIndex, sourceIndex + header.elemCount);
@@ -53,8 +60,8 @@ export function encodeChunk(header: ChunkHeader, source: Float32Array, sourceInd
     frame.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), CHUNK_HEADER_BYTES);
   } else {
     const bits = new Int32Array(values.buffer, values.byteOffset, values.length);
-    const out = new Uint16Array(frame.buffer, CHUNK_HEADER_BYTES, values.length);
-    for (let i = 0; i < bits.length; i++) out[i] = bf16BitsOf(bits[i] as number);
+    const halves = new Uint16Array(frame.buffer, frame.byteOffset + CHUNK_HEADER_BYTES, values.length);
+    for (let i = 0; i < bits.length; i++) halves[i] = bf16BitsOf(bits[i] as number);
   }
   return frame;
 }

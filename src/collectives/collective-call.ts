@@ -16,7 +16,7 @@ import type { ChunkHeader, ChunkPhase, CollectiveControl, WireDtype } from '../p
 import type { MissingStream, OpEnv, OpLogic, OutgoingFrame } from './op-logic.js';
 import { FAN_OUT, streamName, type Outbox } from './outbox.js';
 import type { CollectiveSubjects } from './collective-subjects.js';
-import type { Transport } from '../transport/transport.js';
+import type { StripedSubject } from './stripes.js';
 
 export type CollectiveKind = 'allReduceSum' | 'allGather' | 'broadcast' | 'barrier';
 
@@ -35,8 +35,16 @@ export interface CallStats {
   duplicates: number;
   retransmitRequests: number;
   totalMs: number;
-  /** Time in local work: encoding, decoding, summing. */
+  /** Time in local work: encoding, decoding, summing (= encodeMs + reduceMs + copyMs). */
   computeMs: number;
+  /** Encoding frames (header + values, bf16 rounding on the wire). */
+  encodeMs: number;
+  /** Taking in reduce-scatter contributions: decoding and summing. */
+  reduceMs: number;
+  /** Taking in gathered chunks (results, all-gather data): copying them into place. */
+  copyMs: number;
+  /** Inside `Transport.publish` (queuing frames; the socket writes happen after). */
+  publishMs: number;
   /** totalMs − computeMs: time spent waiting for peers and the network. */
   waitMs: number;
 }
@@ -58,7 +66,6 @@ export class CollectiveTimeoutError extends CollectiveError {
 
 /** What a call needs from its `Collectives`. */
 export interface CallHost {
-  readonly transport: Transport;
   readonly subjects: CollectiveSubjects;
   readonly outbox: Outbox;
   readonly log: Logger;
@@ -72,6 +79,9 @@ export interface CallHost {
   readonly retransmitMs: number;
   readonly windowBytes: number;
   elemsPerChunk(wire: WireDtype): number;
+  /** Publishes frame `seq` of a stream on that seq's stripe (`subject` of the stripe's token). */
+  publish(seq: number, subject: StripedSubject, frame: Uint8Array): void;
+  frameMemory(bytes: number): Uint8Array;
   sendControl(dest: number | 'all', message: CollectiveControl): void;
 }
 
@@ -112,7 +122,10 @@ export class CollectiveCall<T> {
       this.reject = reject;
     });
     this.description = `${kind} step ${step} op "${op}" (job ${host.job}, epoch ${host.epoch}, rank ${host.rank} of ${host.worldSize})`;
-    this.stats = { kind, step, op, wireDtype: wire, bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0, duplicates: 0, retransmitRequests: 0, totalMs: 0, computeMs: 0, waitMs: 0 };
+    this.stats = {
+      kind, step, op, wireDtype: wire, bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0, duplicates: 0, retransmitRequests: 0,
+      totalMs: 0, computeMs: 0, encodeMs: 0, reduceMs: 0, copyMs: 0, publishMs: 0, waitMs: 0,
+    };
     this.flow = new FlowWindow(host.windowBytes, host.log);
     this.logic = make(this.env(wire));
   }
@@ -123,7 +136,7 @@ export class CollectiveCall<T> {
     this.deadline = setTimeout(() => this.fail(this.timeoutError(), true), timeoutMs);
     this.watchForStalls(retransmitMs, 0);
     try {
-      this.compute(() => this.logic.start());
+      this.compute('reduceMs', () => this.logic.start());
     } catch (err) {
       this.fail(err as Error, true);
     }
@@ -137,7 +150,7 @@ export class CollectiveCall<T> {
     if (this.finished) return;
     let fresh: boolean;
     try {
-      fresh = this.compute(() => this.logic.accept(header, frame));
+      fresh = this.compute(header.phase === 'reduce-scatter' ? 'reduceMs' : 'copyMs', () => this.logic.accept(header, frame));
     } catch (err) {
       this.fail(err as Error, true);
       return;
@@ -170,6 +183,11 @@ export class CollectiveCall<T> {
         this.watchForStalls(stalled ? Math.min(2 * delay, 4 * base) : base, this.progress);
       });
     }, delay);
+  }
+
+  /** True if this call heard from every peer (see `OpLogic.hearsFromAll`). */
+  get heardFromAll(): boolean {
+    return this.logic.hearsFromAll;
   }
 
   /** Flow credit from `peer` (a `FlowCredit`, or the count in its retransmit request). */
@@ -206,6 +224,7 @@ export class CollectiveCall<T> {
         (frame.urgent ? this.queues.urgent : this.queues.bulk).push(frame);
         this.wakePump?.();
       },
+      frameMemory: (bytes) => host.frameMemory(bytes),
     };
   }
 
@@ -229,14 +248,15 @@ export class CollectiveCall<T> {
         return; // the call failed meanwhile
       }
       if (this.finished) return;
-      const frame = this.compute(() => next.build());
-      const subject = next.dest === FAN_OUT ? host.subjects.fromRank(this.op, host.rank) : host.subjects.toRank(this.op, next.dest);
+      const frame = this.compute('encodeMs', () => next.build());
+      const t0 = performance.now();
       try {
-        host.transport.publish(subject, frame);
+        host.publish(next.seq, (stripe) => (next.dest === FAN_OUT ? host.subjects.fromRank(this.op, host.rank, stripe) : host.subjects.toRank(this.op, next.dest, stripe)), frame);
       } catch (err) {
         this.fail(new CollectiveError('COLLECTIVE_ABORTED', `${this.description}: publish failed: ${(err as Error).message}`, { cause: err }), false);
         return;
       }
+      this.stats.publishMs += performance.now() - t0;
       host.outbox.record(this.key, streamName(next.phase, next.dest), next.seq, frame);
       this.flow.recordSent(peers, frame.byteLength);
       this.stats.framesSent++;
@@ -309,12 +329,14 @@ export class CollectiveCall<T> {
     return { job: this.host.job, epoch: this.host.epoch, step: this.step, op: this.op };
   }
 
-  private compute<R>(fn: () => R): R {
+  private compute<R>(phase: 'encodeMs' | 'reduceMs' | 'copyMs', fn: () => R): R {
     const t = performance.now();
     try {
       return fn();
     } finally {
-      this.stats.computeMs += performance.now() - t;
+      const ms = performance.now() - t;
+      this.stats.computeMs += ms;
+      this.stats[phase] += ms;
     }
   }
 }

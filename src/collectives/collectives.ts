@@ -7,9 +7,10 @@
  * again, and a call that cannot complete by its deadline rejects with a `CollectiveError` —
  * never a silently wrong result. The protocol is described in `docs/collectives.md`.
  *
- * Usage: `await c.start()` on every rank (subscribes), then a `barrier` — chunks published
- * before a peer subscribed are lost, and the retransmit path recovers them — then the calls.
- * `abort(reason)` when the coordinator announces a new epoch; `close()` after a final barrier.
+ * Usage: `await c.start()` on every rank (opens the data connections, subscribes), then a
+ * `barrier` — chunks published before a peer subscribed are lost, and the retransmit path
+ * recovers them — then the calls. `abort(reason)` when the coordinator announces a new epoch;
+ * `close()` after a final barrier.
  */
 import { CollectiveError, ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -24,7 +25,9 @@ import type { OpEnv, OpLogic } from './op-logic.js';
 import { FAN_OUT, Outbox, streamName } from './outbox.js';
 import { isSubjectToken } from '../transport/subject-syntax.js';
 import { CollectiveSubjects } from './collective-subjects.js';
-import type { Subscription, Transport, TransportMessage } from '../transport/transport.js';
+import { FramePool } from './frame-pool.js';
+import { Stripes } from './stripes.js';
+import type { Transport, TransportMessage } from '../transport/transport.js';
 
 export { CollectiveTimeoutError, type CallStats, type CollectiveKind } from './collective-call.js';
 
@@ -45,12 +48,32 @@ export interface CollectivesOptions {
   retransmitMs?: number;
   /** Unacknowledged bytes in flight per peer (default max(32 MiB / (worldSize−1), 4 chunks)). */
   windowBytes?: number;
+  /**
+   * Data connections of this rank's own (`stripes.ts`): 0 (default) = use `transport` itself;
+   * K ≥ 1 = open K connections (`Transport.openDataConnections`) and stripe frames over them.
+   */
+  connections?: number;
+  /**
+   * The worker id of each rank (the epoch's members, in rank order): every subject this rank
+   * publishes carries its own id, and frames whose sender is not the member of the rank they
+   * claim are dropped (counted in `droppedForeignSender`). Default `r0`, `r1`, ….
+   */
+  members?: readonly string[];
   log?: Logger;
 }
 
 export interface CallOptions {
   /** Overrides the wire dtype for this call. */
   wireDtype?: WireDtype;
+}
+
+export interface AllReduceOptions extends CallOptions {
+  /**
+   * Write the sum into the input array and return it (no result allocation: the gradient
+   * buffer is reduced where it lies). The input must not be read or changed until the call
+   * settles; if it rejects, the array's contents are unspecified.
+   */
+  inPlace?: boolean;
 }
 
 /** Counters over the life of a `Collectives` (for metrics). */
@@ -66,19 +89,25 @@ export interface CollectiveTotals {
   /** Chunks of calls already finished (late duplicates, answers to old retransmit requests). */
   droppedStale: number;
   droppedInvalid: number;
+  /** Frames and control messages whose subject's sender is not the member of the rank they claim. */
+  droppedForeignSender: number;
   timeouts: number;
   aborts: number;
 }
 
 /** Total in-flight budget per receiver: half of nats-server's default max_pending (64 MiB). */
 const FLOW_BUDGET_BYTES = 32 * 1024 * 1024;
+/** Frame memory kept for reuse, at most (about two calls of a 64 MiB vector). */
+const POOL_BYTES = 256 * 1024 * 1024;
 
 export class Collectives {
   private readonly host: CallHost;
   private readonly subjects: CollectiveSubjects;
   private readonly outbox = new Outbox();
   private readonly log: Logger;
-  private readonly subs: Subscription[] = [];
+  private stripes: Stripes | undefined;
+  private frameBytes: number;
+  private pool: FramePool;
   private readonly early = new Map<string, { step: number; chunks: Array<{ header: ChunkHeader; frame: Uint8Array }> }>();
   private readonly finishedKeys = new Map<string, number>();
   private readonly peerAborts = new Map<string, CollectiveError>();
@@ -92,7 +121,7 @@ export class Collectives {
   private last: CallStats | undefined;
   private readonly counters: CollectiveTotals = {
     calls: 0, bytesSent: 0, bytesReceived: 0, retransmitRequests: 0, retransmitFramesServed: 0, duplicates: 0,
-    droppedOtherJob: 0, droppedOtherEpoch: 0, droppedStale: 0, droppedInvalid: 0, timeouts: 0, aborts: 0,
+    droppedOtherJob: 0, droppedOtherEpoch: 0, droppedStale: 0, droppedInvalid: 0, droppedForeignSender: 0, timeouts: 0, aborts: 0,
   };
 
   constructor(
@@ -106,35 +135,48 @@ export class Collectives {
     }
     if (!Number.isInteger(epoch) || epoch < 0 || epoch > 0xffffffff) throw new RangeError(`epoch ${epoch} must be an integer in [0, 2^32)`);
     if (!(timeoutMs > 0)) throw new ConfigError(`dist.collective_timeout_ms must be > 0, got ${timeoutMs}`);
-    const frameBytes = Math.min(chunkBytes, transport.maxPayload);
-    elementsPerChunk(frameBytes, 'float32'); // throws early if a frame cannot hold a value
-    this.subjects = new CollectiveSubjects(job, epoch);
+    this.frameBytes = Math.min(chunkBytes, transport.maxPayload);
+    elementsPerChunk(this.frameBytes, 'float32'); // throws early if a frame cannot hold a value
+    this.pool = new FramePool(this.frameBytes, 0);
+    this.subjects = new CollectiveSubjects(job, epoch, rank, worldSize, options.members);
     this.log = (options.log ?? silentLogger).child({ job, epoch, rank });
     const peers = Array.from({ length: worldSize }, (_, r) => r).filter((r) => r !== rank);
     this.host = {
-      transport, subjects: this.subjects, outbox: this.outbox, log: this.log, job, jobHash: hash32(job), epoch, rank, worldSize, peers, timeoutMs,
+      subjects: this.subjects, outbox: this.outbox, log: this.log, job, jobHash: hash32(job), epoch, rank, worldSize, peers, timeoutMs,
       retransmitMs: options.retransmitMs ?? Math.min(250, timeoutMs / 4),
-      windowBytes: options.windowBytes ?? Math.max(4 * frameBytes, Math.floor(FLOW_BUDGET_BYTES / Math.max(1, worldSize - 1))),
-      elemsPerChunk: (wire) => elementsPerChunk(frameBytes, wire),
+      windowBytes: options.windowBytes ?? Math.max(4 * this.frameBytes, Math.floor(FLOW_BUDGET_BYTES / Math.max(1, worldSize - 1))),
+      elemsPerChunk: (wire) => elementsPerChunk(this.frameBytes, wire),
+      publish: (seq, subject, frame) => (this.stripes as Stripes).publish(seq, subject, frame),
+      frameMemory: (bytes) => this.pool.acquire(bytes),
       sendControl: (dest, message) => this.sendControl(dest, message),
     };
   }
 
-  /** Subscribes to this rank's subjects and waits until the server has them. Call before any peer sends. */
+  /**
+   * Opens this rank's data connections (option `connections`), subscribes to its subjects and
+   * waits until the server has them. Call before any peer sends.
+   */
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    const { rank, peers } = this.host;
-    this.listen(this.subjects.inbox(rank), (m) => this.onChunk(m));
-    for (const peer of peers) this.listen(this.subjects.fanOut(peer), (m) => this.onChunk(m));
-    this.listen(this.subjects.control(rank), (m) => this.onControl(m));
-    this.listen(this.subjects.controlAll, (m) => this.onControl(m));
-    await this.transport.flush();
+    const { rank, peers, job, epoch } = this.host;
+    const stripes = await Stripes.open(this.transport, this.options.connections ?? 0, { name: `${this.transport.name}-${job}-e${epoch}-r${rank}`, rank });
+    this.stripes = stripes;
+    // Every connection must carry every frame; the servers of one cluster agree on max_payload.
+    this.frameBytes = Math.min(this.options.chunkBytes, stripes.maxPayload);
+    elementsPerChunk(this.frameBytes, 'float32');
+    this.pool = new FramePool(this.frameBytes, Math.max(16, Math.floor(POOL_BYTES / this.frameBytes)));
+    this.outbox.usePool(this.pool);
+    stripes.listenChunks((stripe) => this.subjects.inbox(rank, stripe), (m) => this.guard(m, (x) => this.onChunk(x)));
+    for (const peer of peers) stripes.listenChunks((stripe) => this.subjects.fanOut(peer, stripe), (m) => this.guard(m, (x) => this.onChunk(x)));
+    stripes.listenControl(this.subjects.controlInbox(rank), (m) => this.guard(m, (x) => this.onControl(x)));
+    stripes.listenControl(this.subjects.controlAll, (m) => this.guard(m, (x) => this.onControl(x)));
+    await stripes.flush();
   }
 
   /** Element-wise sum over all ranks (every rank passes the same length); identical bits on every rank. */
-  allReduceSum(step: number, op: string, data: Float32Array, options: CallOptions = {}): Promise<Float32Array> {
-    return this.call('allReduceSum', step, op, options.wireDtype ?? this.options.wireDtype, (env) => new AllReduceOp(env, data));
+  allReduceSum(step: number, op: string, data: Float32Array, options: AllReduceOptions = {}): Promise<Float32Array> {
+    return this.call('allReduceSum', step, op, options.wireDtype ?? this.options.wireDtype, (env) => new AllReduceOp(env, data, options.inPlace ?? false));
   }
 
   /** Every rank's array, indexed by rank (lengths may differ). */
@@ -160,12 +202,18 @@ export class Collectives {
     this.current?.fail(this.aborted, false);
   }
 
-  /** Aborts and unsubscribes. Call after a final barrier, so peers no longer need this rank's frames. */
-  close(): void {
+  /**
+   * Aborts, unsubscribes and closes the data connections this rank opened. Call after a final
+   * barrier, so peers no longer need this rank's frames. Subscriptions end at once; the promise
+   * settles when the connections are closed.
+   */
+  close(): Promise<void> {
     this.abort('closed');
-    for (const sub of this.subs) sub.unsubscribe();
     this.outbox.clear();
     this.early.clear();
+    const stripes = this.stripes;
+    this.stripes = undefined;
+    return stripes ? stripes.close().catch((err: unknown) => this.log.warn('closing data connections failed', { error: String(err) })) : Promise.resolve();
   }
 
   /** Figures of the last finished call. */
@@ -204,7 +252,9 @@ export class Collectives {
       this.current = call as CollectiveCall<unknown>;
       const early = this.early.get(key)?.chunks ?? [];
       this.early.delete(key);
-      return await call.run(early);
+      const result = await call.run(early);
+      if (call.heardFromAll) this.outbox.settle(key);
+      return result;
     } catch (err) {
       if (err instanceof CollectiveError) this.counters[err.code === 'COLLECTIVE_TIMEOUT' ? 'timeouts' : 'aborts']++;
       this.log.warn('collective failed', { step, op, kind, error: (err as Error).message });
@@ -238,19 +288,13 @@ export class Collectives {
     return step < this.startedStep || this.finishedKeys.has(key);
   }
 
-  private listen(subject: string, handle: (message: TransportMessage) => void): void {
-    const sub = this.transport.subscribe(subject);
-    this.subs.push(sub);
-    void (async () => {
-      for await (const message of sub) {
-        try {
-          handle(message);
-        } catch (err) {
-          // A bug must not silently end this rank's reception; the call in flight will time out.
-          this.log.error('collective message handler failed', { subject, error: String((err as Error).stack ?? err) });
-        }
-      }
-    })();
+  private guard(message: TransportMessage, handle: (message: TransportMessage) => void): void {
+    try {
+      handle(message);
+    } catch (err) {
+      // A bug must not silently end this rank's reception; the call in flight will time out.
+      this.log.error('collective message handler failed', { subject: message.subject, error: String((err as Error).stack ?? err) });
+    }
   }
 
   private onChunk(message: TransportMessage): void {
@@ -264,13 +308,14 @@ export class Collectives {
     }
     if (header.jobHash !== this.host.jobHash) return void this.counters.droppedOtherJob++;
     if (header.epoch !== this.host.epoch) return void this.counters.droppedOtherEpoch++;
+    if (!this.subjects.senderIsRank(message.subject, header.sourceRank)) return this.dropForeign(message.subject, header.sourceRank);
     const op = this.subjects.opOf(message.subject);
     if (hash32(op) !== header.opHash) return void this.counters.droppedInvalid++;
     const key = `${header.step}/${op}`;
     if (this.current?.key === key) return this.current.accept(header, message.data);
     if (this.isStale(header.step, key)) return void this.counters.droppedStale++;
     const entry = this.early.get(key) ?? { step: header.step, chunks: [] };
-    entry.chunks.push({ header, frame: message.data });
+    entry.chunks.push({ header, frame: new Uint8Array(message.data) }); // borrowed: keep a copy (never slice(): a Buffer's is a view)
     this.early.set(key, entry);
   }
 
@@ -285,6 +330,8 @@ export class Collectives {
     }
     if (control.job !== this.host.job) return void this.counters.droppedOtherJob++;
     if (control.epoch !== this.host.epoch) return void this.counters.droppedOtherEpoch++;
+    const claimed = control.type === 'collective.credit' ? control.receiver : control.type === 'collective.retransmit' ? control.requester : control.rank;
+    if (!this.subjects.senderIsRank(message.subject, claimed)) return this.dropForeign(message.subject, claimed);
     const key = `${control.step}/${control.op}`;
     const current = this.current?.key === key ? this.current : undefined;
     switch (control.type) {
@@ -301,18 +348,26 @@ export class Collectives {
     }
   }
 
+  /** A frame or control message claims a rank whose member did not send it (a forgery, or a bug): dropped and logged. */
+  private dropForeign(subject: string, claimed: number): void {
+    const n = ++this.counters.droppedForeignSender;
+    // Logged in powers of two, so a flood cannot fill the log.
+    if ((n & (n - 1)) === 0) this.log.warn('dropped collective traffic from a sender that is not the member of the rank it claims', { subject, sender: this.subjects.senderOf(subject), claimedRank: claimed, dropped: n });
+  }
+
   private serveRetransmit(request: RetransmitRequest, key: string): void {
     const dest = request.phase === 'gather' ? FAN_OUT : request.requester;
-    const frames = this.outbox.lookup(key, streamName(request.phase, dest), request.chunks);
-    if (frames.length === 0) return; // not sent yet: it will be, when this rank gets there
+    const frames = this.outbox.lookupSeqs(key, streamName(request.phase, dest), request.chunks);
+    if (frames.length === 0 || !this.stripes) return; // not sent yet: it will be, when this rank gets there
     // At most one flow window per request, so a recovering peer is not flooded into a slow
     // consumer; it asks again for the rest once these have arrived.
     let budget = this.host.windowBytes;
-    const burst = frames.filter((frame, i) => i === 0 || (budget -= frame.byteLength) >= 0);
+    const burst = frames.filter(({ frame }, i) => i === 0 || (budget -= frame.byteLength) >= 0);
     this.log.debug('retransmitting', { step: request.step, op: request.op, to: request.requester, phase: request.phase, frames: burst.length });
-    const subject = this.subjects.toRank(request.op, request.requester);
+    const subject = (stripe: number | undefined) => this.subjects.toRank(request.op, request.requester, stripe);
     try {
-      for (const frame of burst) this.transport.publish(subject, frame);
+      // Copies, on the original's stripe: pooled frame memory is published once only (frame-pool.ts).
+      for (const { seq, frame } of burst) this.stripes.publish(seq, subject, new Uint8Array(frame));
       this.counters.retransmitFramesServed += burst.length;
     } catch (err) {
       this.log.warn('retransmit failed', { error: (err as Error).message });
@@ -327,9 +382,9 @@ export class Collectives {
   }
 
   private sendControl(dest: number | 'all', message: CollectiveControl): void {
-    const subject = dest === 'all' ? this.subjects.controlAll : this.subjects.control(dest);
+    const subject = dest === 'all' ? this.subjects.abortsOut : this.subjects.controlTo(dest);
     try {
-      this.transport.publish(subject, encodeMessage(message));
+      (this.stripes?.control ?? this.transport).publish(subject, encodeMessage(message));
     } catch (err) {
       this.log.warn('control message not sent', { type: message.type, error: (err as Error).message });
     }

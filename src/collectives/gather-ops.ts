@@ -52,6 +52,7 @@ function sendVector(env: OpEnv, values: Float32Array): void {
 }
 
 export class AllGatherOp implements OpLogic<Float32Array[]> {
+  readonly hearsFromAll = true;
   private readonly own: Float32Array;
   private readonly inbound: Map<number, InboundVector>;
 
@@ -87,6 +88,7 @@ export class AllGatherOp implements OpLogic<Float32Array[]> {
 }
 
 export class BroadcastOp implements OpLogic<Float32Array> {
+  readonly hearsFromAll: boolean;
   private readonly own: Float32Array | undefined;
   private readonly fromRoot: InboundVector | undefined;
   private readonly acks: Map<number, ChunkStream>;
@@ -98,6 +100,7 @@ export class BroadcastOp implements OpLogic<Float32Array> {
     private readonly root: number,
   ) {
     const isRoot = env.rank === root;
+    this.hearsFromAll = isRoot; // the root waits for every ack; a receiver only for the root
     if (isRoot && !data) throw new CollectiveError('COLLECTIVE_ABORTED', `${env.describe()}: the root (rank ${root}) must pass the data to broadcast`);
     this.own = isRoot && data ? ownCopy(env, data) : undefined;
     this.fromRoot = isRoot ? undefined : new InboundVector(root);

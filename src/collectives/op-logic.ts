@@ -3,6 +3,9 @@
  * The seam between the network machinery of a collective call (`collective-call.ts`: pump,
  * flow control, deadlines, retransmits) and the algorithm of each collective (`all-reduce-op.ts`,
  * `gather-ops.ts`), which only sees chunk headers and frames and queues frames to send.
+ *
+ * Frames handed to `accept` are borrowed (views into the transport's receive memory, valid only
+ * during the call): an algorithm copies what it keeps.
  */
 import { CollectiveError } from '../errors.js';
 import type { Range } from './chunking.js';
@@ -23,6 +26,8 @@ export interface OpEnv {
   header(phase: ChunkPhase, seq: number, totalChunks: number, range: Range, totalElems: number): ChunkHeader;
   /** Queues a frame; urgent frames (results, acks) go before bulk ones. */
   send(frame: OutgoingFrame): void;
+  /** Memory for an outgoing frame of `bytes` (pooled, see `frame-pool.ts`). */
+  frameMemory(bytes: number): Uint8Array;
 }
 
 export interface OutgoingFrame {
@@ -46,9 +51,14 @@ export interface MissingStream {
 }
 
 export interface OpLogic<T> {
+  /**
+   * True if the call cannot finish without data from every peer (so when it has finished, every
+   * peer has started it; `Outbox.settle`). False for a broadcast at a non-root rank.
+   */
+  readonly hearsFromAll: boolean;
   /** Contributes this rank's own data and queues the first frames. */
   start(): void;
-  /** Takes one chunk of this call; false for a duplicate. Throws `CollectiveError` on inconsistent input. */
+  /** Takes one chunk (borrowed: copy what you keep); false for a duplicate. Throws `CollectiveError` on inconsistent input. */
   accept(header: ChunkHeader, frame: Uint8Array): boolean;
   /** Everything this rank needs has arrived and every frame it must send is queued. */
   readonly done: boolean;
@@ -65,7 +75,7 @@ export function dataFrame(env: OpEnv, phase: ChunkPhase, dest: number, seq: numb
     seq,
     urgent,
     bytes: chunkFrameBytes(env.wire, range.count),
-    build: () => encodeChunk(env.header(phase, seq, plan.length, range, totalElems), source, range.offset),
+    build: () => encodeChunk(env.header(phase, seq, plan.length, range, totalElems), source, range.offset, env.frameMemory(chunkFrameBytes(env.wire, range.count))),
   };
 }
 

@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import type { CollectivesOptions } from './collectives.js';
 
 /** Collectives options for one rank of one membership epoch. */
-export function collectivesOptions(dist: WorkerDistConfig, member: { epoch: number; rank: number; worldSize: number }, log?: Logger): CollectivesOptions {
+export function collectivesOptions(dist: WorkerDistConfig, member: { epoch: number; rank: number; worldSize: number; members?: readonly string[] }, log?: Logger): CollectivesOptions {
   return {
     job: dist.job,
     ...member,
@@ -17,6 +17,7 @@ export function collectivesOptions(dist: WorkerDistConfig, member: { epoch: numb
     timeoutMs: dist.collective_timeout_ms,
     retransmitMs: dist.retransmit_ms,
     ...(dist.flow_window_bytes > 0 ? { windowBytes: dist.flow_window_bytes } : {}),
+    connections: dist.collective_connections,
     ...(log ? { log } : {}),
   };
 }

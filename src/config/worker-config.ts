@@ -11,7 +11,7 @@ import { deepFreeze, loadConfig, type Frozen } from './load.js';
 import type { CudaConfig, WebgpuConfig, DataConfig, DistConfig, InstructueConfig, ModelConfig, TrainConfig } from './schema.js';
 
 /** The `dist` keys a rank uses: collectives, heartbeats, checks (no NATS address or credentials). */
-export type WorkerDistConfig = Pick<DistConfig, 'job' | 'chunk_bytes' | 'wire_dtype' | 'collective_timeout_ms' | 'retransmit_ms' | 'flow_window_bytes' | 'heartbeat_ms' | 'worker_timeout_ms' | 'checksum_every'>;
+export type WorkerDistConfig = Pick<DistConfig, 'job' | 'chunk_bytes' | 'wire_dtype' | 'collective_timeout_ms' | 'retransmit_ms' | 'flow_window_bytes' | 'collective_connections' | 'heartbeat_ms' | 'worker_timeout_ms' | 'checksum_every'>;
 
 export interface WorkerConfig extends Omit<InstructueConfig, 'dist' | 'control'> {
   dist: WorkerDistConfig;
@@ -33,7 +33,7 @@ export function workerConfigOf(config: Frozen<WorkerConfig>): WorkerConfig {
     train: clone<TrainConfig>(config.train),
     dist: {
       job: d.job, chunk_bytes: d.chunk_bytes, wire_dtype: d.wire_dtype, collective_timeout_ms: d.collective_timeout_ms, retransmit_ms: d.retransmit_ms,
-      flow_window_bytes: d.flow_window_bytes, heartbeat_ms: d.heartbeat_ms, worker_timeout_ms: d.worker_timeout_ms, checksum_every: d.checksum_every,
+      flow_window_bytes: d.flow_window_bytes, collective_connections: d.collective_connections, heartbeat_ms: d.heartbeat_ms, worker_timeout_ms: d.worker_timeout_ms, checksum_every: d.checksum_every,
     },
   };
 }

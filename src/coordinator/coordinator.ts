@@ -22,7 +22,7 @@ import type { MetricFamily } from '../control/metrics-registry.js';
 import type { ControlReply, ControlRequest, JobStatus, MetricsLine, StatusEvent } from '../control/status.js';
 import type { Logger } from '../log.js';
 import { answer, listen, send } from '../protocol/channel.js';
-import { jobSubjects } from '../protocol/job-subjects.js';
+import { jobSubjects, senderOf, sentBy } from '../protocol/job-subjects.js';
 import type { JoinRequest, WorkerAssignment, WorkerEvent } from '../protocol/messages.js';
 import type { KeyValueStore } from '../transport/key-value.js';
 import type { Transport, TransportMessage } from '../transport/transport.js';
@@ -69,6 +69,7 @@ export class Coordinator {
   private history: MetricsLine[] = [];
   private readonly startedAt = new Date().toISOString();
   private timer: NodeJS.Timeout | null = null;
+  private droppedForeign = 0;
   private finish!: (outcome: JobOutcome) => void;
   readonly outcome: Promise<JobOutcome>;
 
@@ -108,14 +109,32 @@ export class Coordinator {
       rewindRunLogs(this.paths, 0);
       this.view = initialView({ kind: 'fresh' }, config.dist.workers, previous?.epoch ?? 0, { step: 0, cursor: null }, []);
     }
-    this.stops.push(listen<JoinRequest>(transport, this.subjects.join, this.log, (m, raw) => this.onJoin(m, raw)));
-    this.stops.push(listen<WorkerEvent>(transport, this.subjects.events, this.log, (m, raw) => this.onEvent(m, raw)));
+    this.stops.push(listen<JoinRequest>(transport, this.subjects.anyJoin, this.log, (m, raw) => void (this.fromItsSender(m, raw) && this.onJoin(m, raw))));
+    this.stops.push(listen<WorkerEvent>(transport, this.subjects.anyEvents, this.log, (m, raw) => void (this.fromItsSender(m, raw) && this.onEvent(m, raw))));
     await transport.flush();
     send(transport, this.subjects.all, { type: 'coordinator.hello', incarnation: this.incarnation });
     this.timer = setInterval(() => this.apply({ kind: 'tick', now: Date.now() }), Math.max(100, config.dist.heartbeat_ms));
     await this.persist();
     this.log.info('coordinator ready', { job: config.dist.job, workers: this.view.target, step: this.view.committed.step, incarnation: this.incarnation });
     this.emitStatus();
+  }
+
+  /**
+   * A worker speaks on subjects that end in its own id, and nats-server's per-worker permissions
+   * (set up by the local launcher; docs/security.md) let it publish on no other worker's: a
+   * message whose claimed id is not its subject's is dropped unanswered and logged (the 1st, 2nd, 4th, … such message).
+   */
+  private fromItsSender(m: JoinRequest | WorkerEvent, raw: TransportMessage): boolean {
+    if (sentBy(raw.subject, m.workerId)) return true;
+    const n = ++this.droppedForeign;
+    // Logged in powers of two, so a flood cannot fill the log.
+    if ((n & (n - 1)) === 0) this.log.warn('dropped a worker message sent under another worker\'s id', { type: m.type, claimed: m.workerId, sender: senderOf(raw.subject), dropped: n });
+    return false;
+  }
+
+  /** Messages dropped because their claimed worker id was not their sender's. */
+  get droppedForeignMessages(): number {
+    return this.droppedForeign;
   }
 
   private onJoin(m: JoinRequest, raw: TransportMessage): void {

@@ -248,6 +248,11 @@ class Decision {
     const epoch = view.current;
     // Idempotent: a retried report of a committed step, or one of an abandoned epoch, is dropped.
     if (!epoch || r.epoch !== epoch.epoch || r.step <= view.committed.step) return;
+    // A report counts only for the rank its sender holds (the sender is tied to its NATS identity).
+    if (epoch.order[r.rank] !== r.workerId) {
+      this.log('warn', 'ignored a step report for a rank its worker does not hold', { worker: r.workerId, rank: r.rank, holder: epoch.order[r.rank] ?? null, epoch: r.epoch, step: r.step });
+      return;
+    }
     if (view.pending.some((p) => p.step === r.step && p.rank === r.rank)) return;
     view.pending.push(r);
     for (;;) {

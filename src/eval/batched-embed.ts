@@ -8,9 +8,12 @@
  *    users), and per instruction only its instruction ids change;
  * 2. the chunk's distinct record token sequences are run through the encoder once, grouped by
  *    padded length (a multiple of 8) so little padding is computed, in sub-batches of `encoderBatch`;
- * 3. per decoder batch and per instruction, the prompt is laid out as InstUE.prepare does and the
- *    record rows are gathered from step 2's vectors, so the decoder is the only per-instruction
- *    cost.
+ * 3. per decoder batch, the universal prompt is laid out as InstructUE.prepare does, with the
+ *    record rows gathered from step 2's vectors, and its shared part (preamble, behaviour,
+ *    tabular: everything an instruction follows) runs through the decoder once, keeping every
+ *    layer's keys and values; per instruction only the continuation — instruction text, learned
+ *    vectors, <USER> — runs, attending to them (InstructUE.usersFromSharedPrefix). With
+ *    `pooling: mean` (which averages over the whole prompt) each instruction runs the whole prompt.
  * Padding is masked, so a record's vector is mathematically independent of its batch; each record
  * is padded to a multiple of 8 of its own length, so the padded lengths do not depend on the
  * batch either. The embeddings are bit-identical for any number of instructions and any worker
@@ -130,11 +133,11 @@ function embedChunk(
       const slice = base.slice(start, start + batch);
       const tabular_BFY = tabularTensor(model, slice);
       try {
-        opts.jobs.forEach((job, j) => {
-          const encoded = slice.map((e, i): EncodedSample => ({ ...e, instruction: job.instruction === undefined ? own[start + i]! : fixedIds[j]! }));
-          const user = embedPrepared(model, encoded, unique_UC, rowOf, tabular_BFY, tensors[j]!);
-          out[j]!.set(user, start * d);
-        });
+        const variants = opts.jobs.map((job, j) => slice.map((e, i): EncodedSample => ({ ...e, instruction: job.instruction === undefined ? own[start + i]! : fixedIds[j]! })));
+        const users = model.options.pooling === 'user_token'
+          ? embedSharedPrefix(model, slice, variants, unique_UC, rowOf, tabular_BFY, tensors)
+          : variants.map((encoded, j) => embedPrepared(model, encoded, unique_UC, rowOf, tabular_BFY, tensors[j]!));
+        users.forEach((user, j) => out[j]!.set(user, start * d));
       } finally {
         tabular_BFY?.dispose();
       }
@@ -218,13 +221,11 @@ function tabularTensor(model: InstructUE, samples: EncodedSample[]): Tensor | nu
 }
 
 /**
- * User embeddings [B, D] of one batch, with record vectors gathered from `unique_UC`. Lays the
- * prompt out exactly as InstructUE.prepare does (same options, same position check), so the
- * decoder sees what it sees in training.
+ * One batch laid out exactly as InstructUE.prepare does (same options, same position check), with
+ * record vectors gathered from `unique_UC`, so the decoder sees what it sees in training.
  */
-function embedPrepared(model: InstructUE, samples: EncodedSample[], unique_UC: Tensor | null, rowOf: Map<number[], number>, tabular_BFY: Tensor | null, instruction_kD: Tensor | null): Float32Array {
+function preparedBatch(model: InstructUE, samples: EncodedSample[], unique_UC: Tensor | null, rowOf: Map<number[], number>, tabular_BFY: Tensor | null, k: number): PreparedBatch {
   const o = model.options;
-  const k = instruction_kD?.shape[0] ?? 0;
   const prompt = layoutPrompts(samples, {
     preambleIds: o.preambleIds, instructionPrefixIds: o.instructionPrefixIds, useSequences: o.useSequences,
     useTabular: o.useTabular, textOnly: o.textOnly, tabularFeatures: o.tabularFeatures, instructionVectors: k,
@@ -233,12 +234,34 @@ function embedPrepared(model: InstructUE, samples: EncodedSample[], unique_UC: T
   if (prompt.length > model.decoder.dims.maxPositions) {
     throw new ConfigError(`a sequence of ${prompt.length} positions exceeds model.decoder.max_positions (${model.decoder.dims.maxPositions}): raise it, or lower data.max_records_per_source / max_instruction_tokens / max_text_tokens`);
   }
+  const records_NC = unique_UC && prompt.records.length > 0 ? tf.gather(unique_UC, tf.tensor1d(Int32Array.from(prompt.records, (r) => rowOf.get(r)!), 'int32')) : null;
+  return {
+    samples, prompt, full: null, answers: layoutAnswers(samples, o.padId), records_NC, tabular_BFY, instructionVectors: k,
+    dispose: () => undefined,
+  };
+}
+
+/** User embeddings [B, D] of one batch under one instruction (a whole-prompt decoder pass). */
+function embedPrepared(model: InstructUE, samples: EncodedSample[], unique_UC: Tensor | null, rowOf: Map<number[], number>, tabular_BFY: Tensor | null, instruction_kD: Tensor | null): Float32Array {
   return tf.tidy(() => {
-    const records_NC = unique_UC && prompt.records.length > 0 ? tf.gather(unique_UC, tf.tensor1d(Int32Array.from(prompt.records, (r) => rowOf.get(r)!), 'int32')) : null;
-    const prepared: PreparedBatch = {
-      samples, prompt, full: null, answers: layoutAnswers(samples, o.padId), records_NC, tabular_BFY, instructionVectors: k,
-      dispose: () => undefined,
-    };
+    const prepared = preparedBatch(model, samples, unique_UC, rowOf, tabular_BFY, instruction_kD?.shape[0] ?? 0);
     return model.userForward(prepared, { withAnswer: false, instruction_kD: instruction_kD ?? undefined }).user_BD.dataSync() as Float32Array;
+  });
+}
+
+/**
+ * User embeddings [B, D] of one batch under every job's instruction: the universal prompt's
+ * shared part runs through the decoder once, each instruction continues from its cached keys
+ * and values (InstructUE.usersFromSharedPrefix). A job's numbers depend on its own instruction
+ * only, not on which other jobs run beside it.
+ */
+function embedSharedPrefix(
+  model: InstructUE, universal: EncodedSample[], variants: EncodedSample[][], unique_UC: Tensor | null, rowOf: Map<number[], number>,
+  tabular_BFY: Tensor | null, tensors: Array<Tensor | null>,
+): Float32Array[] {
+  return tf.tidy(() => {
+    const prefix = preparedBatch(model, universal, unique_UC, rowOf, tabular_BFY, 0);
+    const users = model.usersFromSharedPrefix(prefix, variants.map((samples, j) => ({ samples, instruction_kD: tensors[j] ?? null })));
+    return users.map((u) => u.dataSync() as Float32Array);
   });
 }

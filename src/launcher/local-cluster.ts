@@ -1,8 +1,11 @@
 /**
  * @module launcher/local-cluster
  * `instructue train --workers N`: a whole cluster on this machine — nats-server from PATH on a
- * free loopback port (unless --nats names one), the coordinator in this process, and N worker
- * processes. SIGINT/SIGTERM → a checkpointed stop; `instructue scale` → more or fewer workers.
+ * free loopback port, or a cluster of `dist.nats_cluster_size` servers (unless --nats names
+ * servers), the coordinator in this process, and N worker processes. SIGINT/SIGTERM → a
+ * checkpointed stop; `instructue scale` → more or fewer workers. Its own servers refuse clients
+ * without credentials: every worker gets a NATS user of its own and the coordinator another
+ * (`nats-identities.ts`, docs/security.md).
  */
 import { join } from 'node:path';
 import { loadConfig, type Frozen } from '../config/load.js';
@@ -11,18 +14,18 @@ import type { Coordinator, JobOutcome } from '../coordinator/coordinator.js';
 import { runCoordinator } from '../coordinator/run.js';
 import { checkLocalWorkers, checkMemory, LAUNCHER_BYTES } from '../train/preflight.js';
 import { acquireRunLock } from '../train/run-lock.js';
-import { natsAuth } from '../transport/nats-credentials.js';
-import { startNatsServer } from '../transport/nats-server.js';
+import { startNatsCluster } from '../transport/nats-server.js';
 import type { Logger } from '../log.js';
 import { WorkerFailedError } from '../errors.js';
 import { checkRunLengthBudget } from '../train/length-check.js';
+import { launcherIdentities } from './nats-identities.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface LocalClusterOptions {
   config: Frozen<InstructueConfig>;
   out: string;
   workers: number;
-  /** An existing NATS server; empty = start one. */
+  /** Existing NATS server(s), comma-separated; empty = start `dist.nats_cluster_size` of them. */
   natsUrl: string;
   resume: boolean;
   allowConfigChange: boolean;
@@ -39,6 +42,8 @@ export interface LocalCluster {
   coordinator: Coordinator;
   pool: WorkerPool;
   controlUrl: string;
+  /** The NATS server(s) the cluster runs on (comma-separated). */
+  natsUrl: string;
 }
 
 /**
@@ -61,16 +66,21 @@ export async function trainCluster(opts: LocalClusterOptions): Promise<JobOutcom
 async function runCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
   const { log } = opts;
   // Validated again with the worker count, so `--workers` above data.virtual_shards fails here.
-  const config = loadConfig({ object: opts.config, overrides: { 'dist.workers': opts.workers }, env: {} });
-  await checkRunLengthBudget(config, log, { failOnTruncation: opts.failOnTruncation ?? false });
-  // With credentials configured (dist.nats_*), the server requires them too.
-  const nats = opts.natsUrl ? null : await startNatsServer({ jetstream: true, auth: natsAuth(config.dist), log });
+  const checked = loadConfig({ object: opts.config, overrides: { 'dist.workers': opts.workers }, env: {} });
+  await checkRunLengthBudget(checked, log, { failOnTruncation: opts.failOnTruncation ?? false });
+  const ids = launcherIdentities(checked, !opts.natsUrl, log);
+  // The coordinator logs in as itself (generated credentials live in memory only; the run
+  // folder's config.json shows sensitive keys as "<set>").
+  const config = !ids.perWorker || checked.dist.nats_user
+    ? checked
+    : loadConfig({ object: checked, overrides: { 'dist.nats_user': ids.coordinator.nats_user, 'dist.nats_pass': ids.coordinator.nats_pass }, env: {} });
+  const nats = opts.natsUrl ? null : await startNatsCluster({ size: config.dist.nats_cluster_size, jetstream: true, auth: ids.serverAuth, maxPayload: config.dist.nats_max_payload, log });
   const natsUrl = opts.natsUrl || nats!.url;
   let fatal: string | null = null;
   let coordinatorRef: Coordinator | null = null;
   const devices = String(config.cuda.worker_devices).split(',').filter(Boolean);
   const pool = new WorkerPool({
-    natsUrl, job: config.dist.job, logDir: join(opts.out, 'logs'), log, maxRestarts: config.dist.max_restarts, devices,
+    natsUrl, job: config.dist.job, logDir: join(opts.out, 'logs'), log, maxRestarts: config.dist.max_restarts, devices, identity: (id) => ids.workerEnv(id),
     onFatal: (_id, reason) => {
       fatal ??= reason;
       coordinatorRef?.fail(reason);
@@ -78,7 +88,7 @@ async function runCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
   });
   let stopSignals: (() => void) | null = null;
   try {
-    log.info('local cluster starting', { nats: natsUrl, workers: opts.workers, out: opts.out });
+    log.info('local cluster starting', { nats: natsUrl, workers: opts.workers, out: opts.out, natsIdentities: ids.perWorker ? 'per worker' : ids.serverAuth || config.dist.nats_user || config.dist.nats_token ? 'shared' : 'none' });
     const outcome = await runCoordinator({
       config,
       natsUrl, out: opts.out, resume: opts.resume, allowConfigChange: opts.allowConfigChange, allowDataChange: opts.allowDataChange ?? false, log,
@@ -101,7 +111,7 @@ async function runCluster(opts: LocalClusterOptions): Promise<JobOutcome> {
           process.off('SIGTERM', stop);
         };
         pool.grow(opts.workers);
-        await opts.onReady?.({ coordinator, pool, controlUrl });
+        await opts.onReady?.({ coordinator, pool, controlUrl, natsUrl });
       },
     });
     pool.stop();

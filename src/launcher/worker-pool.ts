@@ -2,7 +2,11 @@
  * @module launcher/worker-pool
  * The local launcher's worker processes: `instructue worker` children with ids w0, w1, …, each
  * logging to RUN/logs/<id>.log. Growing starts new ones (they join through the coordinator);
- * shrinking is the coordinator's job (it releases workers, which exit).
+ * shrinking is the coordinator's job (it releases workers, which exit). A new worker takes the
+ * lowest id no live worker holds (a replacement reuses its predecessor's), so ids stay below the
+ * most workers a job can have, each with its own NATS user (`nats-identities.ts`).
+ * - Each child's environment: the launcher's minus its secrets (`LAUNCHER_SECRET_ENV`: the control
+ *   token, the coordinator's NATS login) plus its own NATS login (`identity(id)`).
  *
  * - A worker that dies (killed, crashed) is replaced by a new one, at most `maxRestarts` times
  *   in the pool's life (torchrun's `--max-restarts`); a worker that exits with code 2 (a usage,
@@ -19,6 +23,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOCAL_WORKERS_ENV } from '../backend/blas/threads.js';
+import { LAUNCHER_SECRET_ENV } from './nats-identities.js';
 import type { Logger } from '../log.js';
 
 export interface WorkerPoolOptions {
@@ -31,6 +36,8 @@ export interface WorkerPoolOptions {
   devices?: readonly string[];
   /** Replacements of dead workers allowed over the pool's life. */
   maxRestarts: number;
+  /** The environment that logs worker `id` in to NATS (credentials, TLS files); default none. */
+  identity?: (id: string) => NodeJS.ProcessEnv;
   /** A worker exited with code 2: `reason` quotes its last log line. */
   onFatal?: (id: string, reason: string) => void;
 }
@@ -40,7 +47,6 @@ const BIN = new URL('../../../bin/instructue.js', import.meta.url).pathname;
 export class WorkerPool {
   private readonly children = new Map<string, ChildProcess>();
   private readonly deviceOf = new Map<string, string>();
-  private next = 0;
   private restarts = 0;
   private stopping = false;
   /** Workers this pool keeps on the machine: each sizes its BLAS threads by it (cores / target). */
@@ -72,13 +78,15 @@ export class WorkerPool {
   }
 
   private start(): void {
-    const id = `w${this.next++}`;
+    let n = 0;
+    while (this.children.has(`w${n}`)) n++;
+    const id = `w${n}`;
     const logFile = join(this.opts.logDir, `${id}.log`);
     const fd = openSync(logFile, 'a');
     const device = this.pickDevice();
     const child = spawn(process.execPath, [BIN, 'worker', '--nats', this.opts.natsUrl, '--job', this.opts.job, '--id', id], {
       stdio: ['pipe', fd, fd],
-      env: { ...process.env, ...this.opts.env, INSTRUCTUE_EXIT_WITH_PARENT: '1', [LOCAL_WORKERS_ENV]: String(this.target), ...(device !== undefined ? { CUDA_VISIBLE_DEVICES: device } : {}) },
+      env: { ...this.baseEnv(), ...this.opts.identity?.(id), INSTRUCTUE_EXIT_WITH_PARENT: '1', [LOCAL_WORKERS_ENV]: String(this.target), ...(device !== undefined ? { CUDA_VISIBLE_DEVICES: device } : {}) },
     });
     closeSync(fd);
     this.children.set(id, child);
@@ -90,6 +98,13 @@ export class WorkerPool {
       this.opts.log.info('worker exited', { worker: id, code, signal });
       this.afterExit(id, code, signal, logFile);
     });
+  }
+
+  /** This process's environment and `env`, without the launcher's secrets. */
+  private baseEnv(): NodeJS.ProcessEnv {
+    const env = { ...process.env, ...this.opts.env };
+    for (const name of LAUNCHER_SECRET_ENV) delete env[name];
+    return env;
   }
 
   /** The least used of `devices` among live workers (undefined without devices). */

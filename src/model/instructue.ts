@@ -25,7 +25,7 @@ import { ConfigError } from '../errors.js';
 import { SOURCE_NAMES, type EncodedSample, type SourceName } from '../data/types.js';
 import type { BertEncoder } from './bert.js';
 import { linear, type ForwardOptions, type Linear } from './layers.js';
-import { layoutAnswers, layoutPrompts, type LayoutOptions, type PromptLayout, type SequenceLayout } from './layout.js';
+import { layoutAnswers, layoutContinuations, layoutPrompts, type LayoutOptions, type PromptLayout, type SequenceLayout } from './layout.js';
 import type { ParameterStore } from './parameters.js';
 import type { Qwen2Decoder } from './qwen2.js';
 
@@ -198,6 +198,35 @@ export class InstructUE {
     const targets_MV = tf.oneHot(tf.tensor1d(full.lmLabels, 'int32'), logProbs_MV.shape[1]!);
     const lmNllSum = tf.neg(tf.sum(tf.mul(logProbs_MV, targets_MV)));
     return { user_BD, lmNllSum, lmTokens: full.lmLabels.length };
+  }
+
+  /**
+   * Step 4 for several instructions at once (inference, `user_token` pooling): user embeddings
+   * [B, D] per variant. The part of the prompt every instruction shares — preamble, behaviour and
+   * tabular sections, i.e. the universal prompt `prefix` up to its <USER> — goes through the
+   * decoder once; each variant's continuation (its rows' instruction text and learned vectors,
+   * then <USER>) attends to the cached keys and values. Equal, to float rounding, to `userForward`
+   * of the batch prepared with each variant's instructions.
+   */
+  usersFromSharedPrefix(prefix: PreparedBatch, variants: Array<{ samples: EncodedSample[]; instruction_kD: Tensor | null }>): Tensor[] {
+    const o = this.options;
+    if (o.pooling !== 'user_token') throw new Error(`usersFromSharedPrefix needs pooling user_token, not ${o.pooling}`);
+    if (prefix.instructionVectors > 0 || prefix.samples.some((s) => s.instruction !== null)) throw new Error('the shared prefix must be the universal prompt (no instruction)');
+    // The universal prompt's <USER> sits where an instruction would begin: its position is the prefix length.
+    const lengths = prefix.prompt.embedPos;
+    const length = Math.max(...lengths);
+    const inputs_BPD = this.decoderInputs(prefix.prompt, this.softPool(prefix)).slice([0, 0, 0], [-1, length, -1]);
+    const { cache } = this.decoder.prefill(inputs_BPD, lengths);
+    return variants.map((v) => {
+      const k = v.instruction_kD?.shape[0] ?? 0;
+      const layout = layoutContinuations(v.samples, { instructionPrefixIds: o.instructionPrefixIds, instructionVectors: k, padId: o.padId });
+      const longest = Math.max(...Array.from(lengths, (p, b) => p + layout.embedPos[b]! + 1));
+      if (longest > this.decoder.dims.maxPositions) {
+        throw new ConfigError(`a sequence of ${longest} positions exceeds model.decoder.max_positions (${this.decoder.dims.maxPositions}): raise it, or lower data.max_records_per_source / max_instruction_tokens / max_text_tokens`);
+      }
+      const pool_PD = k > 0 ? tf.concat([this.special_SD, v.instruction_kD!], 0) : this.special_SD;
+      return this.pick(this.decoder.extend(this.decoderInputs(layout, pool_PD), layout.mask, cache), layout);
+    });
   }
 
   /** Step 5: answer embeddings [B, D] (hidden state at <ANSWER>). */

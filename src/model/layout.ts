@@ -86,6 +86,28 @@ function finish(rows: Slot[][], embedPos: number[], padId: number): SequenceLayo
 const special = (t: SpecialToken): Slot => ({ soft: specialIndex(t) });
 const tokens = (ids: number[]): Slot[] => ids.map((token) => ({ token }));
 
+/**
+ * A row's instruction: the prefix ("Instruction: ") and its text, then the learned vectors (soft
+ * rows right after the special tokens); nothing for a universal row without vectors.
+ */
+function instructionSlots(s: EncodedSample, opts: Pick<LayoutOptions, 'instructionPrefixIds' | 'instructionVectors'>): Slot[] {
+  if (s.instruction === null && opts.instructionVectors === 0) return [];
+  const slots = [...tokens(opts.instructionPrefixIds), ...tokens(s.instruction ?? [])];
+  for (let k = 0; k < opts.instructionVectors; k++) slots.push({ soft: SPECIAL_TOKENS.length + k });
+  return slots;
+}
+
+/**
+ * The part of each prompt that follows the behaviour and tabular sections — instruction and
+ * <USER> — as its own right-padded batch (the continuation of a cached prefix, for embedding
+ * under several instructions). Soft rows index the pool [special tokens; instruction vectors];
+ * `embedPos` is each row's <USER>.
+ */
+export function layoutContinuations(samples: EncodedSample[], opts: Pick<LayoutOptions, 'instructionPrefixIds' | 'instructionVectors' | 'padId'>): SequenceLayout {
+  const rows = samples.map((s) => [...instructionSlots(s, opts), special('<USER>')]);
+  return finish(rows, rows.map((r) => r.length - 1), opts.padId);
+}
+
 /** The user-side sequences: profile, instruction, <USER>, and (optionally) the answer. */
 export function layoutPrompts(samples: EncodedSample[], opts: LayoutOptions): PromptLayout {
   const instructionStart = SPECIAL_TOKENS.length;
@@ -126,10 +148,7 @@ export function layoutPrompts(samples: EncodedSample[], opts: LayoutOptions): Pr
       else for (let f = 0; f < opts.tabularFeatures; f++) row.push({ soft: tabularStart + b * opts.tabularFeatures + f });
       row.push(special(closeTag('tabular')));
     }
-    if (s.instruction !== null || opts.instructionVectors > 0) {
-      row.push(...tokens(opts.instructionPrefixIds), ...tokens(s.instruction ?? []));
-      for (let k = 0; k < opts.instructionVectors; k++) row.push({ soft: instructionStart + k });
-    }
+    row.push(...instructionSlots(s, opts));
     embedPos.push(row.length);
     row.push(special('<USER>'));
     // Teacher forcing: <USER> predicts answer[0], answer[j] predicts answer[j+1], the last

@@ -10,7 +10,8 @@
 import type { WorkerConfig } from '../config/worker-config.js';
 import type { TrainCursor } from '../train/train-state.js';
 
-export const PROTOCOL_VERSION = 2;
+// 3: per-worker join/event subjects and sender ids in collective subjects (docs/security.md).
+export const PROTOCOL_VERSION = 3;
 
 // ---------------------------------------------------------------------------------------------
 // Collectives (src/collectives/collectives.ts)

@@ -15,6 +15,8 @@ import {
   DEFAULT_MAX_PAYLOAD,
   maxPayloadError,
   TransportError,
+  type BorrowedSubscription,
+  type DataConnectionOptions,
   type PublishOptions,
   type SubscribeOptions,
   type Subscription,
@@ -23,11 +25,18 @@ import {
   type TransportStatus,
 } from './transport.js';
 
+/** Where a subscription's messages go: an `AsyncQueue`, or a borrowed-message handler. */
+interface Sink {
+  push(message: TransportMessage): void;
+  end(): void;
+  readonly isEnded: boolean;
+}
+
 interface MemorySub {
   readonly client: MemoryTransport;
   readonly pattern: string;
   readonly queueGroup: string | undefined;
-  readonly queue: AsyncQueue<TransportMessage>;
+  readonly queue: Sink;
 }
 
 export interface MemoryBrokerOptions {
@@ -126,7 +135,7 @@ export class MemoryBroker {
 export class MemoryTransport implements Transport {
   readonly maxPayload: number;
   private readonly listeners = new Set<(status: TransportStatus) => void>();
-  private readonly queues = new Set<AsyncQueue<TransportMessage>>();
+  private readonly queues = new Set<Sink>();
   private isClosed = false;
   private nextInbox = 0;
   private readonly closedPromise: Promise<void | Error>;
@@ -161,6 +170,41 @@ export class MemoryTransport implements Transport {
       },
       [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
     };
+  }
+
+  subscribeBorrowed(subject: string, handler: (message: TransportMessage) => void, options: SubscribeOptions = {}): BorrowedSubscription {
+    if (this.isClosed) throw closedError(this.name);
+    validateSubject(subject, true);
+    let ended = false;
+    const sink: Sink = {
+      push: (message) => {
+        if (ended) return;
+        try {
+          handler(message);
+        } catch {
+          // Like the NATS transports: a failing handler must not break delivery to the others.
+        }
+      },
+      end: () => void (ended = true),
+      get isEnded() {
+        return ended;
+      },
+    };
+    this.queues.add(sink);
+    this.broker.addSub({ client: this, pattern: subject, queueGroup: options.queue, queue: sink });
+    return {
+      subject,
+      unsubscribe: () => {
+        sink.end();
+        this.queues.delete(sink);
+      },
+    };
+  }
+
+  /** More clients of the same broker (the in-memory stand-in for extra NATS connections). */
+  async openDataConnections(count: number, options: DataConnectionOptions): Promise<Transport[]> {
+    if (this.isClosed) throw closedError(this.name);
+    return Array.from({ length: count }, (_, i) => this.broker.connect(`${options.name}-d${i}`, { echo: this.echo }));
   }
 
   async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {

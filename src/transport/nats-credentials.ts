@@ -6,7 +6,7 @@
  * later, and their mapping onto the options of `NatsTransport.connect` and of the launcher's
  * own nats-server.
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import type { ControlConfig } from '../config/sections/control.js';
 import type { DistConfig } from '../config/sections/distributed.js';
 import { envNameOf } from '../config/schema-leaves.js';
@@ -24,12 +24,25 @@ export interface NatsClientSettings {
 
 /**
  * The NATS settings of a process with no config file (a worker): the environment variables the
- * schema declares for those keys (INSTRUCTUE_NATS_USER, …; on Kubernetes from a Secret).
+ * schema declares for those keys (INSTRUCTUE_NATS_USER, …; on Kubernetes from a Secret). Each
+ * credential may instead name a file that holds it (`INSTRUCTUE_NATS_PASS_FILE`, …: a mounted
+ * Secret, one file per pod; docs/kubernetes.md, "Per-worker NATS identities").
  */
 export function natsClientSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): NatsClientSettings {
   const read = (key: string) => env[envNameOf(key)] ?? '';
+  const secret = (key: string) => {
+    const name = envNameOf(key);
+    const file = env[`${name}_FILE`];
+    if (!file) return env[name] ?? '';
+    if (env[name]) throw new ConfigError(`${name} and ${name}_FILE are both set: give ${key} one way (unset one of them)`);
+    try {
+      return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch {
+      throw new ConfigError(`${name}_FILE names ${file}, which cannot be read: mount the Secret that holds ${key} there (docs/kubernetes.md, "Per-worker NATS identities") or fix the path`);
+    }
+  };
   return {
-    dist: { nats_user: read('dist.nats_user'), nats_pass: read('dist.nats_pass'), nats_token: read('dist.nats_token') },
+    dist: { nats_user: secret('dist.nats_user'), nats_pass: secret('dist.nats_pass'), nats_token: secret('dist.nats_token') },
     control: { nats_tls_ca: read('control.nats_tls_ca'), nats_tls_cert: read('control.nats_tls_cert'), nats_tls_key: read('control.nats_tls_key') },
   };
 }

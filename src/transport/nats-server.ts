@@ -1,33 +1,55 @@
 /**
  * @module transport/nats-server
- * Starts and stops a local `nats-server` process (from PATH) on 127.0.0.1: used by the local
- * launcher, the tests and the benchmarks. It writes a config file (listen address, monitor port,
- * max_payload, JetStream store, authorization), lets the server pick free ports the first time
- * (it reports them in a ports file, so there is no probe-then-bind race), waits for `/healthz`,
- * and restarts on the same client port and store directory.
+ * Starts and stops local `nats-server` processes (from PATH) on 127.0.0.1 for the local
+ * launcher, the tests and the benchmarks: one server (`startNatsServer`), or a cluster of N
+ * (`startNatsCluster`): full-mesh routes on free loopback ports, JetStream on every member with
+ * its own store directory, and a wait until every route is up and JetStream has a meta leader.
+ * Each server lets the OS pick its client and monitoring ports (it reports them in a ports
+ * file, so there is no probe-then-bind race there); route ports must be known to every member
+ * before any starts, so they are probed, and a start that loses that race is retried with new
+ * ports. Servers restart on the same ports and store directories (a cluster member rejoins).
+ * Temp folders are removed by `stop()`; a server still running when this process exits is
+ * killed by PID.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { join } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
+import { NatsServerProcess, type NatsAuth, type NatsServerSpec, type NatsServerTls } from './nats-server-process.js';
 
-export type NatsAuth = { user: string; pass: string } | { token: string };
+export type { NatsAuth, NatsServerTls, NatsUserSpec } from './nats-server-process.js';
 
 export interface StartNatsServerOptions {
   /** Client port on 127.0.0.1; 0 (default) = a free port chosen by the server. */
   port?: number;
   /** Enable JetStream (needed by `NatsKeyValue`). */
   jetstream?: boolean;
-  /** JetStream store directory; default a temp directory removed by `stop()`. */
+  /** JetStream store directory; default a temp directory removed by `stop()`. (A cluster: the parent of one folder per member.) */
   storeDir?: string;
   /** Largest message payload in bytes (server default 1 MiB; NATS advises ≤ 8 MiB). */
   maxPayload?: number;
   auth?: NatsAuth;
+  /** Serve clients over TLS only (the server's certificate and key). */
+  tls?: NatsServerTls;
   log?: Logger;
-  /** How long to wait for `/healthz` (default 15 s). */
+  /** How long to wait until the server (or cluster) is ready (default 15 s; a cluster 30 s). */
   readyTimeoutMs?: number;
+  /**
+   * Go's GC target for the server process (GOGC; default 400). nats-server allocates a buffer
+   * per large message; at Go's default of 100 its GC took a third of its CPU per forwarded byte
+   * (2.1 → 1.3 ms/MB with 400 for 1 MiB messages on the 2-core machine; peak RSS 80 → 280 MiB
+   * under a 4-rank 64 MiB all-reduce; docs/collectives.md). 100 restores Go's default.
+   */
+  gogc?: number;
+}
+
+export interface StartNatsClusterOptions extends Omit<StartNatsServerOptions, 'port'> {
+  /** Number of servers (1 = a plain server, no cluster block). */
+  size: number;
+  /** Cluster name (default a random one, so parallel test clusters never merge). */
+  name?: string;
 }
 
 export interface NatsServerHandle {
@@ -40,147 +62,221 @@ export interface NatsServerHandle {
   readonly monitorUrl: string;
   /** SIGTERM by PID, wait for the exit (SIGKILL after 5 s); removes temp files. Idempotent. */
   stop(): Promise<void>;
-  /** Stops and starts again on the same port and store directory. */
+  /** Stops and starts again on the same ports and store directory (a cluster member rejoins). */
   restart(): Promise<void>;
+  /** Ends the process with `signal` (default SIGKILL: a crash) and does not restart it; `restart()` may bring it back. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
   /** The last lines the server logged (newest last). */
   logTail(): string[];
 }
 
-const LOG_LINES = 200;
+export interface NatsClusterHandle {
+  readonly servers: readonly NatsServerHandle[];
+  /** Every member's client URL. */
+  readonly urls: string[];
+  /** The client URLs comma-separated: what `dist.nats_url` / `--nats` take. */
+  readonly url: string;
+  /** Resolves once every running member has all its routes and (with JetStream) a meta leader. */
+  waitFormed(timeoutMs?: number): Promise<void>;
+  /** Stops every member (by PID) and removes the temp folders. Idempotent. */
+  stop(): Promise<void>;
+}
 
 /** Starts nats-server and resolves once it accepts clients; throws `ConfigError` if it is not installed. */
 export async function startNatsServer(options: StartNatsServerOptions = {}): Promise<NatsServerHandle> {
-  const binary = findOnPath('nats-server');
   const workDir = mkdtempSync(join(tmpdir(), 'instructue-nats-'));
-  const storeDir = options.storeDir ?? join(workDir, 'jetstream');
   const log = (options.log ?? silentLogger).child({ component: 'nats-server' });
-  const lines: string[] = [];
-  let child: ChildProcess | undefined;
-  let ports = { client: 0, monitor: '' };
-  let stopped = false;
-  const killOnExit = () => child?.kill('SIGKILL');
-  process.once('exit', killOnExit);
+  const spec: NatsServerSpec = { port: options.port ?? 0, ...common(options), ...(options.jetstream ? { jetstreamDir: options.storeDir ?? join(workDir, 'jetstream') } : {}) };
+  const server = new NatsServerProcess(spec, workDir, log);
+  const timeoutMs = options.readyTimeoutMs ?? 15_000;
+  const launch = async () => {
+    try {
+      await server.spawn(timeoutMs);
+      await waitUntil(timeoutMs, () => healthy(server.ports.monitor), () => `nats-server did not become healthy within ${timeoutMs} ms: ${server.logTail().slice(-5).join(' | ')}`);
+    } catch (err) {
+      await server.end('SIGKILL');
+      throw err;
+    }
+    log.info('nats-server ready', { pid: server.pid, port: server.ports.client, jetstream: options.jetstream ?? false });
+  };
+  try {
+    await launch();
+  } catch (err) {
+    rmSync(workDir, { recursive: true, force: true });
+    throw err;
+  }
+  return manage([server], workDir, launch).servers[0] as NatsServerHandle;
+}
 
-  const launch = async (port: number) => {
-    const confPath = join(workDir, 'nats-server.conf');
-    writeFileSync(confPath, configText({ ...options, port, storeDir, workDir }));
-    child = spawn(binary, ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(line);
-      lines.splice(0, Math.max(0, lines.length - LOG_LINES));
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    const started = child;
-    started.once('exit', (code, signal) => {
-      if (!stopped && started === child) log.warn('nats-server exited', { code, signal, tail: lines.slice(-5) });
+/**
+ * Starts `size` servers as one cluster and resolves once it has formed (all routes up, and with
+ * JetStream a meta leader, so a replicated KV bucket can be created at once).
+ */
+export async function startNatsCluster(options: StartNatsClusterOptions): Promise<NatsClusterHandle> {
+  const { size } = options;
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`a NATS cluster needs at least one server, got ${size}`);
+  const timeoutMs = options.readyTimeoutMs ?? 30_000;
+  if (size === 1) {
+    const server = await startNatsServer(options);
+    return clusterHandle([server], async () => undefined, () => server.stop());
+  }
+  const workDir = mkdtempSync(join(tmpdir(), 'instructue-nats-cluster-'));
+  const log = (options.log ?? silentLogger).child({ component: 'nats-cluster' });
+  const name = options.name ?? `instructue-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const storeRoot = options.storeDir ?? join(workDir, 'jetstream');
+  for (let attempt = 1; ; attempt++) {
+    const routePorts = await freeLoopbackPorts(size);
+    const routes = routePorts.map((p) => `nats-route://127.0.0.1:${p}`);
+    // Routes log in with a random password of this cluster (a route sees every message).
+    const routeAuth = { user: 'route', pass: randomBytes(24).toString('base64url') };
+    const members = routePorts.map((port, i) => {
+      const dir = join(workDir, `s${i}`);
+      mkdirSync(dir, { recursive: true });
+      const spec: NatsServerSpec = {
+        port: 0, serverName: `${name}-s${i}`, cluster: { name, port, routes, auth: routeAuth }, ...common(options),
+        ...(options.jetstream ? { jetstreamDir: join(storeRoot, `s${i}`) } : {}),
+      };
+      return new NatsServerProcess(spec, dir, log.child({ server: i }));
     });
-    ports = await waitReady(started, workDir, options.readyTimeoutMs ?? 15000, lines);
-    log.info('nats-server ready', { pid: started.pid, port: ports.client, jetstream: options.jetstream ?? false });
-  };
+    try {
+      await Promise.all(members.map((m) => m.spawn(timeoutMs)));
+      const handle = manage(members, workDir, async (member) => {
+        await member.spawn(timeoutMs);
+        await waitFormed(members, options.jetstream ?? false, timeoutMs);
+      });
+      await waitFormed(members, options.jetstream ?? false, timeoutMs);
+      log.info('nats cluster ready', { name, size, urls: handle.servers.map((s) => s.url), jetstream: options.jetstream ?? false });
+      return clusterHandle(handle.servers, (ms) => waitFormed(members, options.jetstream ?? false, ms ?? timeoutMs), handle.stopAll);
+    } catch (err) {
+      await Promise.all(members.map((m) => m.end('SIGKILL')));
+      const lostRace = members.some((m) => m.logTail().some((l) => /address already in use/i.test(l)));
+      if (!lostRace || attempt >= 3) {
+        rmSync(workDir, { recursive: true, force: true });
+        throw err;
+      }
+      log.info('a route port was taken meanwhile; retrying with new ports', { attempt });
+    }
+  }
+}
 
-  const stopProcess = async () => {
-    const running = child;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-    running.kill('SIGTERM');
-    const timer = setTimeout(() => running.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  };
+/** Go GC target of the servers this module starts (see `StartNatsServerOptions.gogc`). */
+export const DEFAULT_NATS_GOGC = 400;
 
-  await launch(options.port ?? 0);
-  return {
+function common(o: StartNatsServerOptions): Partial<NatsServerSpec> {
+  return { ...(o.maxPayload !== undefined ? { maxPayload: o.maxPayload } : {}), ...(o.auth ? { auth: o.auth } : {}), ...(o.tls ? { tls: o.tls } : {}), gogc: o.gogc ?? DEFAULT_NATS_GOGC };
+}
+
+/**
+ * Handles over running processes: stop/restart/kill by PID, the exit hook, the work folder.
+ * `relaunch(member)` starts a stopped member again and waits until it is ready.
+ */
+function manage(members: NatsServerProcess[], workDir: string, relaunch: (member: NatsServerProcess) => Promise<void>): { servers: NatsServerHandle[]; stopAll: () => Promise<void> } {
+  let stopped = false;
+  const killAll = () => members.forEach((m) => m.killNow());
+  process.once('exit', killAll);
+  const stopAll = async () => {
+    if (stopped) return;
+    stopped = true;
+    await Promise.all(members.map((m) => m.end('SIGTERM')));
+    process.removeListener('exit', killAll);
+    rmSync(workDir, { recursive: true, force: true });
+  };
+  const servers = members.map((member): NatsServerHandle => ({
     get url() {
-      return `nats://127.0.0.1:${ports.client}`;
+      return `nats://127.0.0.1:${member.ports.client}`;
     },
     get port() {
-      return ports.client;
+      return member.ports.client;
     },
     get pid() {
-      return child?.pid ?? -1;
+      return member.pid;
     },
     get monitorUrl() {
-      return ports.monitor;
+      return member.ports.monitor;
     },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await stopProcess();
-      process.removeListener('exit', killOnExit);
-      rmSync(workDir, { recursive: true, force: true });
-    },
+    stop: members.length === 1 ? stopAll : () => member.end('SIGTERM'),
     async restart() {
       if (stopped) throw new Error('nats-server handle was stopped; start a new one');
-      const port = ports.client;
-      await stopProcess();
-      await launch(port);
+      await member.end('SIGTERM');
+      await relaunch(member);
     },
-    logTail: () => [...lines],
+    kill: (signal = 'SIGKILL') => member.end(signal),
+    logTail: () => member.logTail(),
+  }));
+  return { servers, stopAll };
+}
+
+function clusterHandle(servers: NatsServerHandle[], formed: (ms?: number) => Promise<void>, stop: () => Promise<void>): NatsClusterHandle {
+  return {
+    servers,
+    get urls() {
+      return servers.map((s) => s.url);
+    },
+    get url() {
+      return servers.map((s) => s.url).join(',');
+    },
+    waitFormed: formed,
+    stop,
   };
 }
 
-function configText(o: StartNatsServerOptions & { port: number; storeDir: string; workDir: string }): string {
-  const q = (s: string) => JSON.stringify(s);
-  const out = [
-    `listen: ${q(`127.0.0.1:${o.port === 0 ? -1 : o.port}`)}`,
-    `http: ${q('127.0.0.1:-1')}`,
-    `ports_file_dir: ${q(o.workDir)}`,
-  ];
-  if (o.maxPayload !== undefined) {
-    out.push(`max_payload: ${o.maxPayload}`);
-    // The server refuses max_payload above max_pending (64 MiB default).
-    if (o.maxPayload > 64 * 1024 * 1024) out.push(`max_pending: ${o.maxPayload}`);
-  }
-  if (o.jetstream) out.push(`jetstream { store_dir: ${q(o.storeDir)} }`);
-  if (o.auth && 'token' in o.auth) out.push(`authorization { token: ${q(o.auth.token)} }`);
-  else if (o.auth) out.push(`authorization { user: ${q(o.auth.user)}, password: ${q(o.auth.pass)} }`);
-  return out.join('\n') + '\n';
-}
-
-async function waitReady(child: ChildProcess, workDir: string, timeoutMs: number, lines: string[]): Promise<{ client: number; monitor: string }> {
-  const deadline = Date.now() + timeoutMs;
-  const portsFile = join(workDir, `nats-server_${child.pid}.ports`);
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`nats-server exited during start-up (code ${child.exitCode}): ${lines.slice(-5).join(' | ')}`);
+/** Every running member sees all other running members as routes, and JetStream (if on) has a meta leader. */
+async function waitFormed(members: NatsServerProcess[], jetstream: boolean, timeoutMs: number): Promise<void> {
+  let waitingFor = '';
+  const notYet = (why: string) => {
+    waitingFor = why;
+    return false;
+  };
+  await waitUntil(timeoutMs, async () => {
+    const up = members.filter((m) => m.running);
+    for (const m of up) {
+      const routez = await monitor<{ num_routes: number }>(m.ports.monitor, '/routez');
+      if (!routez || routez.num_routes < up.length - 1) return notYet(`server ${m.spec.serverName} has ${routez?.num_routes ?? '?'} of ${up.length - 1} routes`);
+      if (!jetstream) continue;
+      const jsz = await monitor<{ meta_cluster?: { leader?: string } }>(m.ports.monitor, '/jsz');
+      if (!jsz?.meta_cluster?.leader) return notYet(`server ${m.spec.serverName} sees no JetStream meta leader yet`);
+      if (!(await healthy(m.ports.monitor))) return notYet(`server ${m.spec.serverName} is not healthy yet`);
     }
-    const ports = readPorts(portsFile);
-    if (ports && (await healthy(ports.monitor))) return ports;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`nats-server did not become healthy within ${timeoutMs} ms: ${lines.slice(-5).join(' | ')}`);
+    return true;
+  }, () => `nats cluster did not form within ${timeoutMs} ms (${waitingFor}): ${members.flatMap((m) => m.logTail().slice(-2)).join(' | ')}`);
 }
 
-function readPorts(file: string): { client: number; monitor: string } | undefined {
+async function waitUntil(timeoutMs: number, ready: () => Promise<boolean>, describe: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await ready()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(describe());
+}
+
+async function monitor<T>(base: string, path: string): Promise<T | undefined> {
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { nats: string[]; monitoring: string[] };
-    const client = Number(new URL(parsed.nats[0] as string).port);
-    return { client, monitor: parsed.monitoring[0] as string };
+    const res = await fetch(`${base}${path}`);
+    return res.ok ? ((await res.json()) as T) : undefined;
   } catch {
-    return undefined; // not written yet
+    return undefined;
   }
 }
 
-async function healthy(monitor: string): Promise<boolean> {
+async function healthy(monitorUrl: string): Promise<boolean> {
   try {
-    const res = await fetch(`${monitor}/healthz`);
-    return res.ok;
+    return (await fetch(`${monitorUrl}/healthz`)).ok;
   } catch {
     return false;
   }
 }
 
-function findOnPath(name: string): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  throw new ConfigError(`${name} was not found on PATH: install it with apt-get install -y nats-server (or pass a NATS URL)`);
+/** `count` distinct free loopback ports (probed; the caller retries if one is taken meanwhile). */
+async function freeLoopbackPorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
 }

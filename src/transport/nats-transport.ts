@@ -9,12 +9,16 @@
  */
 import { connect, ErrorCode, type NatsConnection, type NatsError } from 'nats';
 import { AsyncQueue } from './async-queue.js';
+import { openWireConnections } from './nats-wire-transport.js';
+import { splitServerUrls } from './nats-servers.js';
 import { validateSubject } from './subject-syntax.js';
 import {
   closedError,
   DEFAULT_MAX_PAYLOAD,
   maxPayloadError,
   TransportError,
+  type BorrowedSubscription,
+  type DataConnectionOptions,
   type PublishOptions,
   type SubscribeOptions,
   type Subscription,
@@ -53,6 +57,9 @@ export class NatsTransport implements Transport {
     readonly connection: NatsConnection,
     readonly name: string,
     private readonly log: Logger,
+    /** The servers and options it was given (data connections reuse them). */
+    private readonly servers: string[],
+    private readonly options: NatsTransportOptions,
   ) {}
 
   /** Connects to `url` (or a list of URLs); rejects with `TransportError('CONNECT_FAILED')` saying what to check. */
@@ -62,9 +69,10 @@ export class NatsTransport implements Transport {
     const cap = options.maxReconnectDelayMs ?? 2000;
     let attempts = 0;
     let nc: NatsConnection;
+    const servers = splitServerUrls(url);
     try {
       nc = await connect({
-        servers: url,
+        servers,
         name: options.name,
         ...(options.user !== undefined ? { user: options.user, pass: options.pass ?? '' } : {}),
         ...(options.token !== undefined ? { token: options.token } : {}),
@@ -78,13 +86,18 @@ export class NatsTransport implements Transport {
     } catch (err) {
       throw new TransportError('CONNECT_FAILED', connectFailureMessage(url, err), { cause: err });
     }
-    const transport = new NatsTransport(nc, options.name, log);
+    const transport = new NatsTransport(nc, options.name, log, servers, options);
     transport.watchStatus(() => (attempts = 0));
     return transport;
   }
 
   get maxPayload(): number {
     return this.connection.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+  }
+
+  /** The server URLs this transport was given (one per server; a comma-separated URL is split). */
+  get serverUrls(): readonly string[] {
+    return this.servers;
   }
 
   publish(subject: string, data: Uint8Array, options: PublishOptions = {}): void {
@@ -119,6 +132,39 @@ export class NatsTransport implements Transport {
       },
       [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
     };
+  }
+
+  subscribeBorrowed(subject: string, handler: (message: TransportMessage) => void, options: SubscribeOptions = {}): BorrowedSubscription {
+    if (this.connection.isClosed()) throw closedError(this.name);
+    validateSubject(subject, true);
+    const sub = this.connection.subscribe(subject, {
+      ...(options.queue !== undefined ? { queue: options.queue } : {}),
+      callback: (err, msg) => {
+        if (err) return void this.log.warn('subscription error', { subject, error: err.message });
+        try {
+          handler(msg.reply ? { subject: msg.subject, data: msg.data, reply: msg.reply } : { subject: msg.subject, data: msg.data });
+        } catch (error) {
+          this.log.error('message handler failed', { subject, error: String((error as Error).stack ?? error) });
+        }
+      },
+    });
+    return { subject, unsubscribe: () => void (sub.isClosed() || sub.unsubscribe()) };
+  }
+
+  /** Wire-protocol connections (`NatsWireTransport`) to the same servers, with the same credentials and TLS. */
+  openDataConnections(count: number, options: DataConnectionOptions): Promise<Transport[]> {
+    if (this.connection.isClosed()) return Promise.reject(closedError(this.name));
+    const { user, pass, token, tls, echo, reconnectDelayMs, maxReconnectDelayMs } = this.options;
+    // The configured order (the same on every rank), so `spread` puts ranks on different servers.
+    return openWireConnections(this.servers, {
+      name: options.name, log: this.log,
+      ...(user !== undefined ? { user, pass: pass ?? '' } : {}),
+      ...(token !== undefined ? { token } : {}),
+      ...(tls ? { tls } : {}),
+      ...(echo !== undefined ? { echo } : {}),
+      ...(reconnectDelayMs !== undefined ? { reconnectDelayMs } : {}),
+      ...(maxReconnectDelayMs !== undefined ? { maxReconnectDelayMs } : {}),
+    }, count, options);
   }
 
   async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {

@@ -42,6 +42,22 @@ export interface SubscribeOptions {
   queue?: string;
 }
 
+/** A `subscribeBorrowed` registration. */
+export interface BorrowedSubscription {
+  readonly subject: string;
+  unsubscribe(): void;
+}
+
+export interface DataConnectionOptions {
+  /** Client name prefix: connection i is `${name}-d${i}`. */
+  name: string;
+  /**
+   * Spreads connections over a cluster: connection i starts its server list at server
+   * (spread + i) mod servers, so ranks and their stripes land on different servers.
+   */
+  spread: number;
+}
+
 export interface Transport {
   /** Client name (shown in server monitoring). */
   readonly name: string;
@@ -50,11 +66,26 @@ export interface Transport {
   /**
    * Sends `data` to every subscriber of `subject` (no wildcards). Returns once the message is
    * queued; it is not delivered yet. Throws `TransportError` `MAX_PAYLOAD` / `BAD_SUBJECT` /
-   * `CLOSED` synchronously. The caller must not modify `data` afterwards.
+   * `CLOSED` synchronously. The caller must not modify `data` until the transport is done with
+   * it, which every implementation guarantees by the time a message it published *later* on this
+   * connection has been delivered: one connection's publishes stay in order and nothing keeps a
+   * reference past that point (the collectives reuse frame memory on this basis).
    */
   publish(subject: string, data: Uint8Array, options?: PublishOptions): void;
   /** Subscribes to `subject`, which may contain `*` (one token) and a final `>` (one or more tokens). */
   subscribe(subject: string, options?: SubscribeOptions): Subscription;
+  /**
+   * Like `subscribe`, but `handler` runs synchronously for each message, and `message.data` is
+   * **borrowed**: valid only until `handler` returns (the transport may reuse that memory for the
+   * next read). This is the receive path without a copy; copy whatever must outlive the call.
+   * Ends with `unsubscribe()` or `close()`. An exception thrown by `handler` is logged, not raised.
+   */
+  subscribeBorrowed(subject: string, handler: (message: TransportMessage) => void, options?: SubscribeOptions): BorrowedSubscription;
+  /**
+   * Opens `count` more connections to the same server(s) with the same credentials, each its own
+   * `Transport`, for bulk data (the collectives' stripes). The caller closes them.
+   */
+  openDataConnections(count: number, options: DataConnectionOptions): Promise<Transport[]>;
   /**
    * Publishes `data` with a private reply subject and resolves with the first answer's bytes.
    * Rejects with `TransportError` `NO_RESPONDERS` (nobody subscribed), `TIMEOUT` or `CLOSED`.

@@ -68,7 +68,7 @@ export class EpochRunner {
     const { assign, config, transport, log } = ctx;
     this.rank = assign.rank;
     this.world = assign.members.length;
-    this.collectives = new Collectives(transport, collectivesOptions(config.dist, { epoch: assign.epoch, rank: this.rank, worldSize: this.world }, log));
+    this.collectives = new Collectives(transport, collectivesOptions(config.dist, { epoch: assign.epoch, rank: this.rank, worldSize: this.world, members: assign.members }, log));
     this.comm = new CollectivesComm(this.collectives, this.rank, this.world);
   }
 

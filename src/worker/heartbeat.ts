@@ -16,7 +16,7 @@ import type { NatsClientSettings } from '../transport/nats-credentials.js';
 export interface HeartbeatOptions {
   natsUrl: string;
   settings: NatsClientSettings;
-  /** `{job}.coord.events` */
+  /** `{job}.coord.events.{workerId}` */
   subject: string;
   workerId: string;
   intervalMs: number;

@@ -89,7 +89,7 @@ export class WorkerAgent {
     this.stops.push(listen<WorkerDirect>(this.transport, this.subjects.worker(this.opts.workerId), log, (m) => this.onDirect(m)));
     this.stops.push(listen<CoordinatorBroadcast>(this.transport, this.subjects.all, log, (m) => this.onBroadcast(m)));
     await this.transport.flush();
-    this.events = new EventSender(this.transport, this.subjects.events, () => this.epoch, (ack, sentAt) => this.onAck(ack, sentAt), log);
+    this.events = new EventSender(this.transport, this.subjects.events(this.opts.workerId), () => this.epoch, (ack, sentAt) => this.onAck(ack, sentAt), log);
     void this.join();
     try {
       for (;;) {
@@ -149,7 +149,7 @@ export class WorkerAgent {
     this.state = 'joining';
     for (let attempt = 0; !this.closed; attempt++) {
       try {
-        const reply = await ask<JoinReply>(this.transport, this.subjects.join, { type: 'join', workerId, host: hostname(), pid: process.pid, backend: this.opts.backend ?? '' }, 5000);
+        const reply = await ask<JoinReply>(this.transport, this.subjects.join(workerId), { type: 'join', workerId, host: hostname(), pid: process.pid, backend: this.opts.backend ?? '' }, 5000);
         if (reply.type === 'join.refused') {
           if (!reply.retryable) {
             log.warn('the coordinator refused this worker', { reason: reply.reason });
@@ -187,7 +187,7 @@ export class WorkerAgent {
   private startHeartbeat(intervalMs: number): void {
     if (this.heartbeat) return;
     const { natsUrl, settings, workerId, log } = this.opts;
-    this.heartbeat = new Heartbeat({ natsUrl, settings, subject: this.subjects.events, workerId, intervalMs, log, onAck: (ack, sentAt) => this.onAck(ack, sentAt) });
+    this.heartbeat = new Heartbeat({ natsUrl, settings, subject: this.subjects.events(workerId), workerId, intervalMs, log, onAck: (ack, sentAt) => this.onAck(ack, sentAt) });
     this.silenceTimer = setInterval(() => {
       this.heartbeat!.update(this.epoch, this.session?.stepper.step ?? 0, this.session?.backend ?? '');
       // Silence is judged by the newest answer on any channel, the heartbeat thread's included.

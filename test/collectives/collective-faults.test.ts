@@ -106,25 +106,28 @@ describe('collectives under faults', () => {
     }
   });
 
-  it('chunks of another epoch or job, and late duplicates, are dropped and counted, never summed', async () => {
+  it('chunks of another epoch or job, from a sender that is not the rank they claim, and late duplicates, are dropped and counted, never summed', async () => {
     const { broker, ranks, close } = await memoryWorld(2);
     const intruder = broker.connect('intruder');
     // A rank-1 contribution to rank 0's segment of a 50-element all-reduce, full of garbage.
     const forged = (over: Partial<ChunkHeader>) =>
       encodeChunk({ phase: 'reduce-scatter', dtype: 'float32', jobHash: hash32('test'), epoch: 1, step: 5, opHash: hash32('grads'), seq: 0, totalChunks: 1, sourceRank: 1, elemOffset: 0, elemCount: 25, totalElems: 50, ...over }, new Float32Array(25).fill(1e30), 0);
     try {
-      intruder.publish('test.e1.c.grads.to.0', forged({ epoch: 0 }));
-      intruder.publish('test.e1.c.grads.to.0', forged({ jobHash: hash32('other-job') }));
+      intruder.publish('test.p.r1.e1.c.grads.to.0', forged({ epoch: 0 }));
+      intruder.publish('test.p.r1.e1.c.grads.to.0', forged({ jobHash: hash32('other-job') }));
+      // Rank 1's contribution, sent under another sender's id (the first copy would win if taken).
+      intruder.publish('test.p.r0.e1.c.grads.to.0', forged({}));
+      intruder.publish('test.p.mallory.e1.c.grads.to.0', forged({}));
       await intruder.flush();
       const inputs = ranksOf(2).map((r) => rankInput('stale', r, 50));
       const results = await onAll(ranks, (c: Collectives, r) => c.allReduceSum(5, 'grads', inputs[r]!));
       const expected = bits(referenceSum(inputs));
       for (const result of results) assert.deepEqual(bits(result), expected);
-      intruder.publish('test.e1.c.grads.to.0', forged({}));
+      intruder.publish('test.p.r1.e1.c.grads.to.0', forged({}));
       await intruder.flush();
       await intruder.flush();
-      const { droppedOtherEpoch, droppedOtherJob, droppedStale } = ranks[0]!.totals;
-      assert.deepEqual({ droppedOtherEpoch, droppedOtherJob, droppedStale }, { droppedOtherEpoch: 1, droppedOtherJob: 1, droppedStale: 1 });
+      const { droppedOtherEpoch, droppedOtherJob, droppedStale, droppedForeignSender } = ranks[0]!.totals;
+      assert.deepEqual({ droppedOtherEpoch, droppedOtherJob, droppedStale, droppedForeignSender }, { droppedOtherEpoch: 1, droppedOtherJob: 1, droppedStale: 1, droppedForeignSender: 2 });
     } finally {
       close();
       await intruder.close();

@@ -45,6 +45,15 @@ function running(): JobView {
 }
 
 describe('membership decisions', () => {
+  it('commit: a report for a rank its worker does not hold counts for nothing (w1 reporting as rank 0 first)', () => {
+    const { view, actions } = run(running(), [done('w1', 1, 0, 1, 100), done('w1', 1, 1, 1, 101), done('w0', 1, 0, 1, 102)]);
+    const commit = actions.find((a) => a.kind === 'commit');
+    assert.ok(commit?.kind === 'commit');
+    assert.deepEqual(commit.reports.map((r) => [r.rank, r.workerId, r.ids]), [[0, 'w0', ['w0-1']], [1, 'w1', ['w1-1']]]);
+    assert.equal(view.committed.step, 1);
+    assert.ok(actions.some((a) => a.kind === 'log' && a.msg === 'ignored a step report for a rank its worker does not hold'));
+  });
+
   const cases: Array<{ name: string; start: () => JobView; events: MembershipEvent[]; actions: string[]; check?: (v: JobView) => void }> = [
     {
       name: 'join: the first epoch waits for the whole target, then assigns ranks by join order',

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readJsonLines } from '../../src/train/run-dir.js';
 import { assertExactlyOnce, weightDiff, weights } from '../helpers/cluster.js';
+import { childrenOf, stillRunning } from '../helpers/processes.js';
 import { startTestNats } from '../helpers/nats.js';
 import { synthData, type SynthData } from '../helpers/synth-data.js';
 
@@ -72,6 +73,28 @@ describe('distributed run lifecycle (CLI processes)', () => {
     assertExactlyOnce(run, 60);
     const diff = weightDiff(weights(run, STEPS), weights(reference, STEPS));
     assert.ok(diff.maxAbs <= 1e-6, `weights differ by ${diff.maxAbs}`);
+  });
+
+  it('SIGKILL to the launcher: within 10 s none of its workers or nats-servers runs; --resume ends exactly once with the uninterrupted weights', async () => {
+    const run = join(root, 'sigkill');
+    const args = ['train', '--workers', '2', '--config', 'configs/tiny.json', '--out', run, '--data', data.train, '--steps', String(STEPS), '--json', ...FAST_FAULTS];
+    const launcher = start(args);
+    await untilStep(run, 5, launcher);
+    const children = childrenOf(launcher.pid!);
+    assert.deepEqual(children.map((c) => c.command).sort(), ['nats-server', 'node', 'node'], 'the launcher runs one nats-server and two workers');
+    launcher.kill('SIGKILL');
+    await exited(launcher);
+    const deadline = Date.now() + 10_000;
+    while (children.some(stillRunning) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const left = children.filter(stillRunning);
+    for (const c of left) process.kill(c.pid, 'SIGKILL'); // started by this test (its launcher's children)
+    assert.deepEqual(left, [], 'processes of the killed launcher still running after 10 s');
+
+    const resumed = start([...args, '--resume']);
+    assert.equal(await exited(resumed), 0);
+    assertExactlyOnce(run, 60);
+    const diff = weightDiff(weights(run, STEPS), weights(reference, STEPS));
+    assert.equal(diff.maxAbs, 0, `weights differ from the uninterrupted run by ${diff.maxAbs}`);
   });
 
   it('a coordinator killed with SIGKILL and restarted resumes the job from KV and the latest checkpoint', async () => {

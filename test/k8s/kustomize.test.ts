@@ -14,6 +14,8 @@ import { container, find, OVERLAYS, podTemplate, renderOverlay, type K8sObject, 
 import { schemaErrors, unknownFieldErrors } from './schema.js';
 
 const WORKLOADS = ['Deployment', 'StatefulSet'];
+/** Every member of the NATS cluster, as the job's processes are given them. */
+const NATS_URLS = 'nats://nats-0.nats-headless:4222,nats://nats-1.nats-headless:4222,nats://nats-2.nats-headless:4222';
 
 for (const overlay of OVERLAYS) {
   describe(`k8s/overlays/${overlay}`, () => {
@@ -27,8 +29,8 @@ for (const overlay of OVERLAYS) {
       const kinds = objects.map((o) => `${o.kind}/${o.metadata.name.replace(/-[a-z0-9]{10}$/, '')}`).sort();
       assert.deepEqual(kinds, [
         'ConfigMap/instructue-configs', 'ConfigMap/instructue-job', 'ConfigMap/nats-config', 'Deployment/instructue-coordinator', 'Namespace/instructue',
-        'NetworkPolicy/instructue-worker-no-ingress', 'NetworkPolicy/nats-job-pods-only', 'PersistentVolumeClaim/instructue-run', 'Secret/instructue-secrets',
-        'Service/instructue-coordinator', 'Service/instructue-worker', 'Service/nats', 'StatefulSet/instructue-worker', 'StatefulSet/nats',
+        'NetworkPolicy/instructue-worker-no-ingress', 'NetworkPolicy/nats-job-pods-only', 'PersistentVolumeClaim/instructue-run', 'PodDisruptionBudget/nats', 'Secret/instructue-secrets',
+        'Service/instructue-coordinator', 'Service/instructue-worker', 'Service/nats', 'Service/nats-headless', 'StatefulSet/instructue-worker', 'StatefulSet/nats',
       ]);
       for (const o of objects.filter((x) => x.kind !== 'Namespace')) assert.equal(o.metadata.namespace, 'instructue', o.metadata.name);
     });
@@ -73,9 +75,40 @@ for (const overlay of OVERLAYS) {
       const policy = find(objects, 'NetworkPolicy', 'nats-job-pods-only').spec as { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: { from: { podSelector: { matchLabels: Record<string, string> } }[]; ports: { port: number }[] }[] };
       assert.deepEqual(policy.podSelector.matchLabels, { 'app.kubernetes.io/name': 'nats' });
       assert.deepEqual(policy.policyTypes, ['Ingress']);
-      assert.deepEqual(policy.ingress, [{ from: [{ podSelector: { matchLabels: { 'instructue.dev/nats-client': 'true' } } }], ports: [{ port: 4222, protocol: 'TCP' }] }]);
+      assert.deepEqual(policy.ingress, [
+        { from: [{ podSelector: { matchLabels: { 'instructue.dev/nats-client': 'true' } } }], ports: [{ port: 4222, protocol: 'TCP' }] },
+        // Routes: only the NATS members reach each other's cluster port.
+        { from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'nats' } } }], ports: [{ port: 6222, protocol: 'TCP' }] },
+      ]);
       const clients = pods().filter(({ pod }) => pod.metadata.labels['instructue.dev/nats-client'] === 'true').map((p) => p.name).sort();
       assert.deepEqual(clients, ['instructue-coordinator', 'instructue-worker']);
+    });
+
+    it('runs NATS as a 3-server cluster: routes over stable names, JetStream everywhere, members spread and disrupted one at a time', () => {
+      const nats = find(objects, 'StatefulSet', 'nats');
+      const spec = nats.spec as { replicas: number; serviceName: string; podManagementPolicy: string; template: PodTemplate & { spec: { topologySpreadConstraints?: Array<{ topologyKey: string; maxSkew: number }> } } };
+      assert.equal(spec.replicas, 3);
+      assert.equal(spec.podManagementPolicy, 'Parallel', 'members only turn ready together: OrderedReady would wait forever');
+      assert.equal(spec.serviceName, 'nats-headless');
+      const headless = find(objects, 'Service', 'nats-headless').spec as { clusterIP: string; publishNotReadyAddresses: boolean; selector: Record<string, string>; ports: Array<{ name: string; port: number }> };
+      assert.equal(headless.clusterIP, 'None');
+      assert.equal(headless.publishNotReadyAddresses, true);
+      assert.deepEqual(headless.selector, { 'app.kubernetes.io/name': 'nats' });
+      assert.deepEqual(headless.ports.map((p) => [p.name, p.port]), [['client', 4222], ['cluster', 6222]]);
+      const c = container(nats, 'nats');
+      assert.deepEqual(c.ports!.map((p) => [p.name, p.containerPort]), [['client', 4222], ['cluster', 6222], ['monitor', 8222]]);
+      assert.equal(c.env!.find((e) => e.name === 'GOGC')?.value, '400', 'the GC setting the benchmark measured');
+      assert.deepEqual(spec.template.spec.topologySpreadConstraints!.map((t) => [t.topologyKey, t.maxSkew]), [['kubernetes.io/hostname', 1]]);
+      const conf = (find(objects, 'ConfigMap', 'nats-config') as K8sObject & { data: Record<string, string> }).data['nats.conf']!;
+      const members = Array.from({ length: spec.replicas }, (_, i) => `nats-${i}.${spec.serviceName}`);
+      const routes = /cluster \{[^}]*routes: \[([^\]]*)\]/.exec(conf)?.[1]?.trim().split(/\s+/);
+      assert.deepEqual(routes, members.map((m) => `nats-route://${m}:6222`));
+      assert.match(conf, /cluster \{\n {2}name: instructue\n {2}port: 6222\n/);
+      assert.match(conf, /server_name: \$POD_NAME/);
+      // The job's processes are given every member (and so spread over them and fail over).
+      assert.equal(NATS_URLS, members.map((m) => `nats://${m}:4222`).join(','));
+      const pdb = find(objects, 'PodDisruptionBudget', 'nats').spec as { maxUnavailable: number; selector: { matchLabels: Record<string, string> } };
+      assert.deepEqual(pdb, { maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': 'nats' } } });
     });
 
     it('names workers by the downward API, gives them a long grace period, and sizes GPUs per the overlay', () => {
@@ -83,7 +116,7 @@ for (const overlay of OVERLAYS) {
       const spec = workers.spec as { replicas: number; podManagementPolicy: string; template: PodTemplate };
       const worker = container(workers, 'worker');
       const gpuArgs = overlay === 'gpu' ? ['--backend', 'cuda'] : [];
-      assert.deepEqual(worker.args, ['worker', '--nats', 'nats://nats:4222', '--job', '$(INSTRUCTUE_JOB)', '--id', '$(POD_NAME)', ...gpuArgs]);
+      assert.deepEqual(worker.args, ['worker', '--nats', NATS_URLS, '--job', '$(INSTRUCTUE_JOB)', '--id', '$(POD_NAME)', ...gpuArgs]);
       assert.deepEqual(worker.env!.find((e) => e.name === 'POD_NAME'), { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
       assert.equal(spec.podManagementPolicy, 'Parallel');
       assert.ok(spec.template.spec.terminationGracePeriodSeconds! >= 300);
@@ -105,7 +138,7 @@ for (const overlay of OVERLAYS) {
       assert.equal(spec.replicas, 1);
       assert.equal(spec.strategy.type, 'Recreate');
       const c = container(deployment, 'coordinator');
-      assert.deepEqual(c.args, ['coordinator', '--config', '$(INSTRUCTUE_CONFIG)', '--out', '/data/run', '--nats', 'nats://nats:4222', '--workers', '$(INSTRUCTUE_WORKERS)', '--resume']);
+      assert.deepEqual(c.args, ['coordinator', '--config', '$(INSTRUCTUE_CONFIG)', '--out', '/data/run', '--nats', NATS_URLS, '--workers', '$(INSTRUCTUE_WORKERS)', '--resume']);
       assert.deepEqual(c.ports, [{ name: 'http', containerPort: 8080 }]);
       const env = Object.fromEntries(c.env!.map((e) => [e.name, e.value ?? e.valueFrom?.secretKeyRef?.key]));
       assert.equal(env.INSTRUCTUE_CONTROL_HOST, '0.0.0.0');

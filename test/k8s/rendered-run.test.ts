@@ -1,6 +1,6 @@
 /**
- * The cpu-small overlay, run on this machine: the rendered nats-server config and container,
- * the synth init container, the coordinator and 2 workers, each started with exactly its
+ * The cpu-small overlay, run on this machine: the rendered 3-server NATS cluster (config and
+ * container of every member), the synth init container, the coordinator and 2 workers, each started with exactly its
  * rendered command line and environment (see local-pods.ts for what "locally" changes), with
  * Secret values a user would put in place of the placeholders. The job must run to its last
  * step with both workers and publish its final checkpoint; the control server must answer
@@ -17,6 +17,8 @@ import { entrypoint, parseDockerfile } from './dockerfile.js';
 import { startLocalPod, type LocalPod, type RunSpec } from './local-pods.js';
 import { container, find, podTemplate, renderOverlay, type K8sObject } from './render.js';
 import { controlUrl } from '../helpers/control-url.js';
+import { NatsTransport } from '../../src/transport/nats-transport.js';
+import { createServer } from 'node:net';
 
 const SECRETS = { INSTRUCTUE_TOKEN: 'rendered-run-token', INSTRUCTUE_NATS_USER: 'instructue', INSTRUCTUE_NATS_PASS: 'rendered-run-pass' };
 
@@ -41,6 +43,17 @@ async function waitFor<T>(what: string, read: () => T | undefined, ms = 20_000):
 }
 
 
+/** `count` distinct free loopback ports (probed). */
+async function freeLoopbackPorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => resolve(s));
+  })));
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
 describe('k8s/overlays/cpu-small run locally', () => {
   let root: string;
   const pods: LocalPod[] = [];
@@ -61,10 +74,10 @@ describe('k8s/overlays/cpu-small run locally', () => {
       mkdirSync(path, { recursive: true });
       return path;
     };
-    /** A ConfigMap volume: its keys as files, with `rewrite` applied to each (paths inside a config file). */
-    const configMapVolume = (name: string, rewrite: (text: string) => string = (t) => t) => {
+    /** A ConfigMap volume (in folder `as`): its keys as files, with `rewrite` applied to each (paths inside a config file). */
+    const configMapVolume = (name: string, rewrite: (text: string) => string = (t) => t, as = `configmap-${name}`) => {
       const cm = find(objects, 'ConfigMap', name) as K8sObject & { data: Record<string, string> };
-      const path = dir(`configmap-${name}`);
+      const path = dir(as);
       for (const [file, text] of Object.entries(cm.data)) writeFileSync(join(path, file), rewrite(text));
       return path;
     };
@@ -75,24 +88,40 @@ describe('k8s/overlays/cpu-small run locally', () => {
       return pod;
     };
 
-    // NATS: the rendered config and container; only the listen address and ports are local.
+    // NATS: every member of the rendered StatefulSet with the rendered config and container; only
+    // listen addresses, ports (routes on free loopback ports) and store paths are local.
     const nats = find(objects, 'StatefulSet', 'nats');
-    const jetstream = dir('nats-jetstream');
-    const portsDir = dir('nats-ports');
-    const natsPod = run({
-      pod: podTemplate(nats), container: container(nats, 'nats'), podName: 'nats-0', entrypoint: ['nats-server'],
-      volumes: { config: configMapVolume('nats-config', (t) => t.replace('store_dir: /data/', `store_dir: ${jetstream}/`)), jetstream },
-      network: {}, extraArgs: ['-a', '127.0.0.1', '-p', '-1', '-m', '-1', '--ports_file_dir', portsDir],
+    const { replicas: members, serviceName } = nats.spec as { replicas: number; serviceName: string };
+    assert.equal(members, 3);
+    const routePorts = await freeLoopbackPorts(members);
+    const host = (i: number) => `nats-${i}.${serviceName}`;
+    const natsPods = Array.from({ length: members }, (_, i) => {
+      const jetstream = dir(`nats-${i}-jetstream`);
+      const localRoutes = (text: string) => routePorts.reduce((t, port, j) => t.split(`${host(j)}:6222`).join(`127.0.0.1:${port}`), text);
+      const config = configMapVolume('nats-config', (t) => localRoutes(t.replace('store_dir: /data/', `store_dir: ${jetstream}/`)), `configmap-nats-config-${i}`);
+      const portsDir = dir(`nats-${i}-ports`);
+      const pod = run({
+        pod: podTemplate(nats), container: container(nats, 'nats'), podName: `nats-${i}`, entrypoint: ['nats-server'], volumes: { config, jetstream },
+        network: {}, extraArgs: ['-a', '127.0.0.1', '-p', '-1', '-m', '-1', '--ports_file_dir', portsDir, '--cluster', `nats://127.0.0.1:${routePorts[i]}`],
+      });
+      return { pod, portsDir };
     });
-    const ports = await waitFor('nats-server ports file', () => {
+    const natsPorts = await Promise.all(natsPods.map(({ portsDir }) => waitFor('nats-server ports file', () => {
       const file = readdirSync(portsDir)[0];
       return file ? (JSON.parse(readFileSync(join(portsDir, file), 'utf8')) as { nats: string[]; monitoring: string[] }) : undefined;
-    });
-    for (const probe of ['readinessProbe', 'livenessProbe'] as const) {
-      const path = (container(nats, 'nats') as unknown as Record<string, { httpGet: { path: string } }>)[probe]!.httpGet.path;
-      assert.equal((await fetch(ports.monitoring[0] + path)).status, 200, `${probe} ${path}`);
+    })));
+    // Each member turns ready once routed into the cluster with a JetStream meta leader (its startup probe).
+    for (const ports of natsPorts) {
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe'] as const) {
+        const path = (container(nats, 'nats') as unknown as Record<string, { httpGet: { path: string } }>)[probe]!.httpGet.path;
+        const deadline = Date.now() + 30_000;
+        let status = 0;
+        while (Date.now() < deadline && (status = (await fetch(ports.monitoring[0] + path)).status) !== 200) await new Promise((r) => setTimeout(r, 100));
+        assert.equal(status, 200, `${probe} ${path}`);
+      }
     }
-    const network = { 'nats://nats:4222': ports.nats[0]!, '0.0.0.0': '127.0.0.1' };
+    const network: Record<string, string> = { '0.0.0.0': '127.0.0.1' };
+    natsPorts.forEach((ports, i) => (network[`nats://${host(i)}:4222`] = ports.nats[0]!));
 
     // The coordinator pod: init container first, then the coordinator.
     const coordinator = find(objects, 'Deployment', 'instructue-coordinator');
@@ -121,8 +150,13 @@ describe('k8s/overlays/cpu-small run locally', () => {
 
     await exitsCleanly(coord, 90_000);
     for (const w of workerPods) await exitsCleanly(w, 15_000);
-    natsPod.child.kill('SIGTERM');
-    await natsPod.exited;
+    // The job's bucket was replicated on all three members.
+    const inspector = await NatsTransport.connect(natsPorts.map((p) => p.nats[0]!), { name: 'inspector', user: SECRETS.INSTRUCTUE_NATS_USER, pass: SECRETS.INSTRUCTUE_NATS_PASS });
+    const bucket = await (await inspector.connection.jetstreamManager()).streams.info('KV_instructue-instructue');
+    assert.equal(bucket.config.num_replicas, 3);
+    await inspector.close();
+    for (const { pod } of natsPods) pod.child.kill('SIGTERM');
+    await Promise.all(natsPods.map(({ pod }) => pod.exited));
 
     const runDir = join(volumes.run, 'run');
     const steps = readJsonLines<{ step: number; loss: number }>(join(runDir, 'metrics.jsonl'));

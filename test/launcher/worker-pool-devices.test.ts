@@ -2,7 +2,7 @@
  * The local launcher's GPU assignment (cuda.worker_devices): real `instructue worker` processes
  * against a real nats-server (no coordinator, so they wait to join); each child's
  * CUDA_VISIBLE_DEVICES is read from /proc/<pid>/environ. Three workers on two GPUs get 0, 1, 0;
- * when the worker on GPU 1 dies, the pool's replacement (dist.max_restarts) gets GPU 1 back. Without devices, children
+ * when the worker on GPU 1 dies, the pool's replacement (dist.max_restarts) takes its id and gets GPU 1 back. Without devices, children
  * inherit the environment untouched.
  */
 import assert from 'node:assert/strict';
@@ -38,10 +38,11 @@ describe('worker pool GPU assignment', () => {
       assert.deepEqual(pool.alive, ['w0', 'w1', 'w2']);
       assert.deepEqual(pool.alive.map((id) => visibleDevices(pool.pid(id)!)), ['0', '1', '0']);
       assert.deepEqual([...pool.devices], [['w0', '0'], ['w1', '1'], ['w2', '0']]);
+      const killedPid = pool.pid('w1');
       pool.signal('w1', 'SIGKILL');
-      await until(() => pool.alive.includes('w3'), 'the replacement of w1');
-      assert.deepEqual(pool.alive, ['w0', 'w2', 'w3']);
-      assert.equal(visibleDevices(pool.pid('w3')!), '1');
+      await until(() => pool.restarted === 1 && pool.alive.includes('w1') && pool.pid('w1') !== killedPid, 'the replacement of w1');
+      assert.deepEqual(pool.alive.sort(), ['w0', 'w1', 'w2']);
+      assert.equal(visibleDevices(pool.pid('w1')!), '1');
     } finally {
       for (const id of pool.alive) pool.signal(id, 'SIGKILL');
       await pool.waitAll(5000);

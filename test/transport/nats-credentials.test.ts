@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
-import { checkNatsCredentials, natsAuth, natsTlsFiles, natsTransportOptions } from '../../src/transport/nats-credentials.js';
+import { checkNatsCredentials, natsAuth, natsClientSettingsFromEnv, natsTlsFiles, natsTransportOptions } from '../../src/transport/nats-credentials.js';
 import { NatsTransport } from '../../src/transport/nats-transport.js';
 import { TransportError } from '../../src/transport/transport.js';
 import { ConfigError } from '../../src/errors.js';
@@ -64,6 +64,23 @@ describe('NATS credentials from the control config', () => {
     assert.throws(() => checkNatsCredentials(distFromEnv({ INSTRUCTUE_NATS_USER: 'u', INSTRUCTUE_NATS_TOKEN: 't' })), (e: unknown) => e instanceof ConfigError && /dist\.nats_user and dist\.nats_token are both set/.test(e.message));
     assert.throws(() => checkNatsCredentials(distFromEnv({ INSTRUCTUE_NATS_PASS: 'p' })), (e: unknown) => e instanceof ConfigError && /INSTRUCTUE_NATS_USER/.test(e.message));
     assert.throws(() => checkNatsCredentials(distFromEnv({ INSTRUCTUE_NATS_USER: 'u', INSTRUCTUE_NATS_PASS: 'CHANGE_ME-nats-password' })), /still the placeholder/);
+  });
+
+  it('a worker reads a credential from the file *_FILE names (a mounted Secret), never both ways', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'instructue-login-'));
+    const server = await startTestNats({ auth: { user: 'instructue-worker-0', pass: 'from-a-mounted-file' } });
+    try {
+      writeFileSync(join(dir, 'instructue-worker-0'), 'from-a-mounted-file\n', { mode: 0o600 });
+      const settings = natsClientSettingsFromEnv({ INSTRUCTUE_NATS_USER: 'instructue-worker-0', INSTRUCTUE_NATS_PASS_FILE: join(dir, 'instructue-worker-0') });
+      assert.deepEqual(settings.dist, { nats_user: 'instructue-worker-0', nats_pass: 'from-a-mounted-file', nats_token: '' });
+      const nc = await NatsTransport.connect(server.url, natsTransportOptions(settings.dist, 'file-login'));
+      await nc.close();
+      assert.throws(() => natsClientSettingsFromEnv({ INSTRUCTUE_NATS_PASS: 'x', INSTRUCTUE_NATS_PASS_FILE: join(dir, 'instructue-worker-0') }), (e: unknown) => e instanceof ConfigError && /INSTRUCTUE_NATS_PASS and INSTRUCTUE_NATS_PASS_FILE are both set/.test(e.message));
+      assert.throws(() => natsClientSettingsFromEnv({ INSTRUCTUE_NATS_TOKEN_FILE: join(dir, 'missing') }), (e: unknown) => e instanceof ConfigError && /INSTRUCTUE_NATS_TOKEN_FILE names .*missing, which cannot be read/.test(e.message));
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('maps TLS files, requiring cert and key together and each file readable', () => {

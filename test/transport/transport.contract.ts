@@ -192,6 +192,52 @@ export function runTransportContract(name: string, setup: () => Promise<Transpor
       assert.equal(await b.closed(), undefined);
     });
 
+    withPair('subscribeBorrowed hands each message to the handler at once, in order, bytes intact while it runs', async ({ a, b }) => {
+      const seen: Array<{ subject: string; data: Uint8Array }> = [];
+      const sub = b.subscribeBorrowed('borrow.*', (m) => seen.push({ subject: m.subject, data: plain(m.data) }));
+      const grouped = [0, 1].map(() => b.subscribeBorrowed('borrow.q', (m) => seen.push({ subject: `group:${m.subject}`, data: plain(m.data) }), { queue: 'g' }));
+      await b.flush();
+      const sizes = [0, 1, 3, 1000, Math.min(70_000, a.maxPayload - 1), a.maxPayload];
+      const sent = sizes.map((n, i) => new Uint8Array(n).map((_, j) => (j * 31 + i) & 255));
+      sent.forEach((data, i) => a.publish(`borrow.${i}`, data));
+      a.publish('borrow.q', bytes(9));
+      await a.flush();
+      await b.flush();
+      const deadline = Date.now() + 5000;
+      while (seen.length < sent.length + 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.deepEqual(seen.filter((m) => !m.subject.startsWith('group:')).slice(0, sent.length), sent.map((data, i) => ({ subject: `borrow.${i}`, data })));
+      // The queue group got it once; the wildcard subscription got it too.
+      assert.deepEqual(seen.filter((m) => m.subject.startsWith('group:')), [{ subject: 'group:borrow.q', data: bytes(9) }]);
+      sub.unsubscribe();
+      for (const g of grouped) g.unsubscribe();
+      a.publish('borrow.0', bytes(1));
+      await a.flush();
+      await b.flush();
+      assert.equal(seen.length, sent.length + 2);
+    });
+
+    withPair('openDataConnections gives connections of the same bus, closed by the caller', async ({ a, b }) => {
+      const data = await a.openDataConnections(2, { name: 'stripe', spread: 1 });
+      try {
+        assert.equal(data.length, 2);
+        const sub = b.subscribe('stripe.x');
+        const back = data.map((t) => t.subscribe('stripe.back'));
+        await Promise.all([b.flush(), ...data.map((t) => t.flush())]);
+        data.forEach((t, i) => t.publish('stripe.x', bytes(i)));
+        assert.deepEqual((await take(sub, 2)).map((m) => m.data[0]).sort(), [0, 1]);
+        b.publish('stripe.back', bytes(7));
+        for (const s of back) assert.deepEqual((await take(s, 1)).map((m) => m.data[0]), [7]);
+        assert.equal(data[0]!.maxPayload, a.maxPayload);
+      } finally {
+        await Promise.all(data.map((t) => t.close()));
+      }
+      // The original connection is untouched.
+      const sub = b.subscribe('stripe.after');
+      await b.flush();
+      a.publish('stripe.after', bytes(5));
+      assert.deepEqual((await take(sub, 1)).map((m) => m.data[0]), [5]);
+    });
+
     withPair('a server restart shows disconnect then reconnect, and subscriptions carry on', async (f) => {
       const events: TransportStatus[] = [];
       const publisherEvents: TransportStatus[] = [];
