@@ -32,6 +32,8 @@ export function configDocs(): string {
     'then the file, then environment variables, then command-line flags, then `--set KEY=VALUE`.',
     '',
     '- `tiny.json`: random-init model small enough to train on 2 CPU cores (the demo, tests and benchmarks).',
+    '- `small.json`: the tiny dims with the from-scratch recipe that learns (full fine-tuning, trainable encoder, depth-scaled',
+    '  init, instruction-grouped batches, centred contrastive scores; docs/quality.md): the preset of `instructue report`.',
     '- `paper-qwen2.5-0.5b.json`: the paper\'s setting (appendix A): Qwen2.5-0.5B-Instruct + gte-base read from local',
     '  Hugging Face folders (`models/…`), LoRA, global batch 1024, lr 2e-4 cosine, 150k steps, 128 workers.',
     '- `import/`: example rules for `instructue import` (not run configs).',

@@ -1,10 +1,11 @@
 /**
  * @module data/dataset
  * Random access to a data set by global sample index 0..size−1 (what virtual shards hand out).
- * Opening builds or loads one index per file (src/data/index-cache.ts) and applies the
- * invalid-record policy; `get` then reads just the asked lines with positioned reads, so memory
- * holds the index (16 bytes per record) and the current batch, never the data. `fingerprint`
- * says what the data was (src/data/fingerprint.ts), from the indexes already loaded.
+ * Opening builds or loads one index per file (src/data/index-cache.ts; it also holds each
+ * record's topic key for instruction-grouped batching) and applies the invalid-record policy;
+ * `get` then reads just the asked lines with positioned reads, so memory holds the index (20
+ * bytes per record) and the current batch, never the data. `fingerprint` says what the data was
+ * (src/data/fingerprint.ts), from the indexes already loaded.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { DataError } from '../errors.js';
@@ -77,6 +78,13 @@ export class Dataset {
   id(i: number): string {
     const part = this.locate(i);
     return `${part.stem}:${part.index.lines[i - part.start]}`;
+  }
+
+  /** Topic key of every sample, by global index (src/data/topics.ts), from the index: no read. */
+  topicKeys(): Uint32Array {
+    const out = new Uint32Array(this.size);
+    for (const part of this.parts) out.set(part.index.topics, part.start);
+    return out;
   }
 
   /** The samples at `indices`, in the order asked (duplicates allowed). */

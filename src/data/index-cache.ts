@@ -12,8 +12,8 @@
  *
  * Format of `<name>.idx`: 8 bytes magic `IUEIDX01`, uint32 LE header length, the UTF-8 JSON
  * header (`{version, size, mtimeMs, readSize, count, invalidCount, invalid, sha256}`), zero
- * padding to a multiple of 8, then `count` float64 offsets, `count` uint32 line numbers and
- * `count` uint32 lengths (LE).
+ * padding to a multiple of 8, then `count` float64 offsets, `count` uint32 line numbers,
+ * `count` uint32 lengths and `count` uint32 topic keys (LE).
  */
 import { createHash } from 'node:crypto';
 import { accessSync, closeSync, constants, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -27,8 +27,8 @@ import { buildLineIndex, type InvalidLine, type LineIndex } from './line-index.j
 import { gzipDataError, isZlibError } from './lines.js';
 
 const MAGIC = 'IUEIDX01';
-/** Bump when validation rules or the format change, so stale caches are rebuilt (2: content hash). */
-const INDEX_VERSION = 2;
+/** Bump when validation rules or the format change, so stale caches are rebuilt (2: content hash, 3: topic keys). */
+const INDEX_VERSION = 3;
 
 interface Header {
   version: number;
@@ -126,13 +126,14 @@ function readIndexFile(path: string, size: number, mtimeMs: number, readPath: st
   if (stale || header.readSize !== statSync(readPath).size) return null;
   const n = header.count;
   const start = align8(12 + headerLen);
-  if (buf.length !== start + n * 16) return null;
+  if (buf.length !== start + n * 20) return null;
   // Copy into fresh (aligned) typed arrays; the file buffer may sit at any byte offset.
   const bytes = (from: number, len: number) => buf.buffer.slice(buf.byteOffset + from, buf.byteOffset + from + len);
   return {
     offsets: new Float64Array(bytes(start, n * 8)),
     lines: new Uint32Array(bytes(start + n * 8, n * 4)),
     lengths: new Uint32Array(bytes(start + n * 12, n * 4)),
+    topics: new Uint32Array(bytes(start + n * 16, n * 4)),
     invalidCount: header.invalidCount,
     invalid: header.invalid,
     sha256: header.sha256,
@@ -144,13 +145,14 @@ function writeIndexFile(path: string, index: LineIndex, size: number, mtimeMs: n
   const header: Header = { version: INDEX_VERSION, size, mtimeMs, readSize, count: n, invalidCount: index.invalidCount, invalid: index.invalid, sha256: index.sha256 };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const start = align8(12 + json.length);
-  const buf = Buffer.alloc(start + n * 16);
+  const buf = Buffer.alloc(start + n * 20);
   buf.write(MAGIC, 0, 'latin1');
   buf.writeUInt32LE(json.length, 8);
   json.copy(buf, 12);
   Buffer.from(index.offsets.buffer, index.offsets.byteOffset, n * 8).copy(buf, start);
   Buffer.from(index.lines.buffer, index.lines.byteOffset, n * 4).copy(buf, start + n * 8);
   Buffer.from(index.lengths.buffer, index.lengths.byteOffset, n * 4).copy(buf, start + n * 12);
+  Buffer.from(index.topics.buffer, index.topics.byteOffset, n * 4).copy(buf, start + n * 16);
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, buf);
   renameSync(tmp, path);

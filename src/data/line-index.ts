@@ -2,14 +2,16 @@
  * @module data/line-index
  * The random-access index of one data file: for every valid record its line number, byte offset
  * and byte length in the readable (decompressed) file, plus the invalid lines' count and first
- * few reasons, and the sha256 of its bytes (the data fingerprint a checkpoint records). Built by
- * one streaming pass that validates every line and hashes as it reads, so neither the
- * invalid-record policy nor the fingerprint needs another read of the file.
+ * few reasons, the sha256 of its bytes (the data fingerprint a checkpoint records), and each
+ * record's topic key (src/data/topics.ts: its instruction). Built by one streaming pass that
+ * validates every line and hashes as it reads, so neither the invalid-record policy, the
+ * fingerprint nor instruction-grouped batching needs another read of the file.
  */
 import { createHash } from 'node:crypto';
 import { DataError } from '../errors.js';
 import { isBlank, readLines } from './lines.js';
 import { MAX_SKIP_REASONS } from './reader.js';
+import { topicKey } from './topics.js';
 import { parseRecordLine } from './validate.js';
 
 export interface InvalidLine {
@@ -25,6 +27,8 @@ export interface LineIndex {
   offsets: Float64Array;
   /** Byte lengths of those lines (without the newline). */
   lengths: Uint32Array;
+  /** Topic key of each record (0 = no instruction; src/data/topics.ts). */
+  topics: Uint32Array;
   /** Number of invalid (non-blank) lines. */
   invalidCount: number;
   /** The first few invalid lines, in file order. */
@@ -41,13 +45,15 @@ export async function buildLineIndex(readPath: string, file: string): Promise<Li
   const lines = new Grow(Uint32Array);
   const offsets = new Grow(Float64Array);
   const lengths = new Grow(Uint32Array);
+  const topics = new Grow(Uint32Array);
   const invalid: InvalidLine[] = [];
   let invalidCount = 0;
   const hash = createHash('sha256');
   for await (const { line, offset, bytes } of readLines(readPath, { hash })) {
     if (isBlank(bytes)) continue;
+    let topic: number;
     try {
-      parseRecordLine(bytes.toString('utf8'), file, line);
+      topic = topicKey(parseRecordLine(bytes.toString('utf8'), file, line).instruction);
     } catch (err) {
       if (!(err instanceof DataError)) throw err;
       invalidCount++;
@@ -57,8 +63,9 @@ export async function buildLineIndex(readPath: string, file: string): Promise<Li
     lines.push(line);
     offsets.push(offset);
     lengths.push(bytes.length);
+    topics.push(topic);
   }
-  return { lines: lines.done(), offsets: offsets.done(), lengths: lengths.done(), invalidCount, invalid, sha256: hash.digest('hex') };
+  return { lines: lines.done(), offsets: offsets.done(), lengths: lengths.done(), topics: topics.done(), invalidCount, invalid, sha256: hash.digest('hex') };
 }
 
 /** The `reason` part of a DataError's `file:line field: reason` message. */

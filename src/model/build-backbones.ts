@@ -11,10 +11,15 @@ import type { LoraSpec, WeightReader } from './weight-source.js';
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 
-/** The Qwen2 decoder; `loraTargets` names the projections that get LoRA (none when empty). */
+/**
+ * The Qwen2 decoder; `loraTargets` names the projections that get LoRA (none when empty). The
+ * projections into the residual stream (o_proj, down_proj) take the reader's residual std at
+ * random init (GPT-2's depth scaling when configured).
+ */
 export function buildQwen2(dims: Qwen2Dims, reader: WeightReader, loraTargets: readonly string[], loraSpec?: LoraSpec): Qwen2Decoder {
   const { hidden: d, heads, kvHeads, headSize: e, intermediate: f } = dims;
   const lora = (module: string) => (loraSpec && loraTargets.includes(module) ? loraSpec : undefined);
+  const residual = reader.residualStd;
   const layers: Qwen2Layer[] = [];
   for (let i = 0; i < dims.layers; i++) {
     const p = `model.layers.${i}`;
@@ -23,11 +28,11 @@ export function buildQwen2(dims: Qwen2Dims, reader: WeightReader, loraTargets: r
       q: reader.linear(`${p}.self_attn.q_proj`, d, heads * e, true, lora('q_proj')),
       k: reader.linear(`${p}.self_attn.k_proj`, d, kvHeads * e, true, lora('k_proj')),
       v: reader.linear(`${p}.self_attn.v_proj`, d, kvHeads * e, true, lora('v_proj')),
-      o: reader.linear(`${p}.self_attn.o_proj`, heads * e, d, false, lora('o_proj')),
+      o: reader.linear(`${p}.self_attn.o_proj`, heads * e, d, false, lora('o_proj'), residual),
       postNorm_D: reader.tensor(`${p}.post_attention_layernorm.weight`, [d], 'ones'),
       gate: reader.linear(`${p}.mlp.gate_proj`, d, f, false, lora('gate_proj')),
       up: reader.linear(`${p}.mlp.up_proj`, d, f, false, lora('up_proj')),
-      down: reader.linear(`${p}.mlp.down_proj`, f, d, false, lora('down_proj')),
+      down: reader.linear(`${p}.mlp.down_proj`, f, d, false, lora('down_proj'), residual),
     });
   }
   return new Qwen2Decoder(dims, {

@@ -81,7 +81,11 @@ async function decoderPart(cfg: Frozen<ModelConfig>, seed: number, tokenizer: Te
       intermediate: d.intermediate, vocab: tinyVocabRows(tokenizer.vocabSize), ropeTheta: d.rope_theta, rmsEps: d.rms_eps,
       maxPositions: d.max_positions,
     };
-    return { dims, source: { kind: 'random', seed: `${seed}/decoder`, std: cfg.init_std } as WeightSource, eos: undefined as number | undefined };
+    // GPT-2's depth scaling: each of the 2·layers residual branches starts at 1/sqrt(2·layers) of
+    // the others' scale, so the random blocks add up to about one branch instead of overwriting
+    // what the inputs carry.
+    const residualStd = cfg.residual_init === 'depth_scaled' ? cfg.init_std / Math.sqrt(2 * d.layers) : undefined;
+    return { dims, source: { kind: 'random', seed: `${seed}/decoder`, std: cfg.init_std, residualStd } as WeightSource, eos: undefined as number | undefined };
   }
   return readQwen2Folder(d.hf_dir, d.max_positions);
 }
@@ -153,6 +157,12 @@ export interface AssembleOptions {
   eosId: number;
   padId: number;
   encoderPadId: number;
+  /** lora (default): LoRA on `lora.targets`, base frozen; full: every decoder weight trains, no LoRA. */
+  finetune?: 'lora' | 'full';
+  /** Every encoder weight trains (default false: frozen). */
+  trainEncoder?: boolean;
+  /** Where the next-token loss starts (default 'user': <USER> predicts answer[0]). */
+  lmStart?: 'user' | 'answer';
 }
 
 /** Builds the model from weight sources; used by `buildModel` and directly by tests. */
@@ -162,8 +172,10 @@ export function assembleInstructUE(o: AssembleOptions): InstructUE {
   }
   const store = new ParameterStore();
   const lora = { ...o.lora, seed: `${o.seed}/lora` };
-  const decoder = buildQwen2(o.decoderDims, new WeightReader(o.decoderSource, store), o.lora.targets, lora);
-  const encoder = o.encoder ? buildBert(o.encoder.dims, new WeightReader(o.encoder.source, store)) : null;
+  const full = o.finetune === 'full';
+  const decoder = buildQwen2(o.decoderDims, new WeightReader(o.decoderSource, store, full), full ? [] : o.lora.targets, lora);
+  const trainEncoder = o.encoder !== null && (o.trainEncoder ?? false);
+  const encoder = o.encoder ? buildBert(o.encoder.dims, new WeightReader(o.encoder.source, store, trainEncoder)) : null;
   const hidden = o.decoderDims.hidden;
 
   const stats = embeddingStats(decoder.weights.embed_VD, o.tokenizerVocab);
@@ -192,6 +204,7 @@ export function assembleInstructUE(o: AssembleOptions): InstructUE {
       pooling: o.pooling, textOnly: o.encoder === null, useSequences: o.useSequences, useTabular: o.useTabular,
       tabularFeatures: o.tabularFeatures, tabularDim: o.tabularDim, preambleIds: o.preambleIds,
       instructionPrefixIds: o.instructionPrefixIds, eosId: o.eosId, padId: o.padId, encoderPadId: o.encoderPadId,
+      trainEncoder, lmFromUser: (o.lmStart ?? 'user') === 'user',
     },
   });
 }
@@ -229,6 +242,9 @@ export async function buildModel(cfg: Frozen<ModelConfig>, opts: BuildOptions): 
     eosId,
     padId: decoderTokenizer.tokenToId('<|endoftext|>') ?? decoderTokenizer.tokenToId('[PAD]') ?? 0,
     encoderPadId: encoderTokenizer.padId,
+    finetune: cfg.finetune,
+    trainEncoder: cfg.train_encoder,
+    lmStart: cfg.lm_start,
   });
   opts.log.info('model built', {
     decoder: cfg.decoder.hf_dir || 'random', encoder: textOnly ? 'none (text only)' : cfg.encoder.hf_dir || 'random',

@@ -2,11 +2,13 @@
  * @module model/instructue
  * The InstructUE model (paper §3.3.1, Fig. 2–3), read top to bottom:
  *
- * 1. `prepare`: lay the batch out (src/model/layout.ts) and run the frozen BERT encoder once over
- *    every behaviour record (one record → one vector). No gradient flows into the encoder, so its
- *    output is a constant of the step and both passes of the train step reuse it.
+ * 1. `prepare`: lay the batch out (src/model/layout.ts) and, when the encoder is frozen, run it
+ *    once over every behaviour record (one record → one vector): no gradient flows into it, so
+ *    its output is a constant of the step and both passes of the train step reuse it.
  * 2. `softPool`: the trainable inputs — special-token rows, learned instruction vectors, and the
  *    per-source adapters (single linear layers) applied to record vectors and tabular features.
+ *    A trainable encoder (`model.train_encoder`) runs here instead, so it is inside the gradient
+ *    pass of the step (and, without a tape, inside pass 1's plain forward).
  * 3. `decoderInputs`: frozen token embeddings where the layout has tokens, soft-pool rows where it
  *    has soft tokens.
  * 4. `userForward`: the Qwen2 decoder (LoRA inside); the user embedding is the final hidden state
@@ -39,6 +41,10 @@ export interface InstructUEOptions {
   eosId: number;
   padId: number;
   encoderPadId: number;
+  /** The encoder trains: it runs in `softPool` (under the caller's tape), not once in `prepare`. */
+  trainEncoder: boolean;
+  /** The LM loss starts at <USER> (it predicts answer[0]); false: at answer[0] (predicting answer[1]). */
+  lmFromUser: boolean;
 }
 
 export interface InstructUEParts {
@@ -60,6 +66,7 @@ export interface PreparedBatch {
   /** Same prompts with the answers appended (only when prepared with answers). */
   full: PromptLayout | null;
   answers: SequenceLayout;
+  /** Encoder vectors of `prompt.records` when they are constants of the step (frozen encoder); null = none or computed in the forward. */
   records_NC: Tensor | null;
   tabular_BFY: Tensor | null;
   instructionVectors: number;
@@ -101,7 +108,7 @@ export class InstructUE {
     const layoutOpts: LayoutOptions = {
       preambleIds: o.preambleIds, instructionPrefixIds: o.instructionPrefixIds, useSequences: o.useSequences,
       useTabular: o.useTabular, textOnly: o.textOnly, tabularFeatures: o.tabularFeatures, instructionVectors: k,
-      withAnswer: false, eosId: o.eosId, padId: o.padId,
+      withAnswer: false, eosId: o.eosId, padId: o.padId, lmFromUser: o.lmFromUser,
     };
     const prompt = layoutPrompts(samples, layoutOpts);
     const full = opts.withAnswer ? layoutPrompts(samples, { ...layoutOpts, withAnswer: true }) : null;
@@ -109,7 +116,7 @@ export class InstructUE {
     if (longest > this.decoder.dims.maxPositions) {
       throw new ConfigError(`a sequence of ${longest} positions exceeds model.decoder.max_positions (${this.decoder.dims.maxPositions}): raise it, or lower data.max_records_per_source / max_instruction_tokens / max_answer_tokens / max_text_tokens`);
     }
-    const records_NC = this.encoder && prompt.records.length > 0 ? tf.keep(this.encoder.encode(prompt.records, o.encoderPadId)) : null;
+    const records_NC = this.encoder && !o.trainEncoder && prompt.records.length > 0 ? tf.keep(this.encoder.encode(prompt.records, o.encoderPadId)) : null;
     let tabular_BFY: Tensor | null = null;
     if (o.useTabular && !o.textOnly) {
       const data = new Float32Array(samples.length * o.tabularFeatures * o.tabularDim);
@@ -131,12 +138,13 @@ export class InstructUE {
       }
       parts.push(instruction_kD);
     }
-    if (batch.records_NC) {
+    const records_NC = batch.records_NC ?? (this.encoder && batch.prompt.records.length > 0 ? this.encoder.encode(batch.prompt.records, this.options.encoderPadId) : null);
+    if (records_NC) {
       let offset = 0;
       for (const source of SOURCE_NAMES) {
         const { count } = batch.prompt.recordRowsBySource[source];
         if (count === 0) continue;
-        parts.push(linear(batch.records_NC.slice([offset, 0], [count, -1]), this.adapters[source]!));
+        parts.push(linear(records_NC.slice([offset, 0], [count, -1]), this.adapters[source]!));
         offset += count;
       }
     }

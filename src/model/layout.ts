@@ -27,6 +27,8 @@ export interface LayoutOptions {
   withAnswer: boolean;
   eosId: number;
   padId: number;
+  /** The LM targets start at <USER> → answer[0] (default); false: at answer[0] → answer[1]. */
+  lmFromUser?: boolean;
 }
 
 /** A right-padded batch of decoder sequences. */
@@ -150,7 +152,8 @@ export function layoutPrompts(samples: EncodedSample[], opts: LayoutOptions): Pr
     embedPos.push(row.length);
     row.push(special('<USER>'));
     // Teacher forcing: <USER> predicts answer[0], answer[j] predicts answer[j+1], the last
-    // answer token predicts eos (which is a target only, never an input).
+    // answer token predicts eos (which is a target only, never an input). With `lmFromUser`
+    // false the first target is answer[1]: the embedding position has no next-token target.
     if (opts.withAnswer) row.push(...tokens(s.answer));
     rows.push(row);
   });
@@ -158,8 +161,10 @@ export function layoutPrompts(samples: EncodedSample[], opts: LayoutOptions): Pr
   const lmRows: number[] = [];
   const lmLabels: number[] = [];
   if (opts.withAnswer) {
+    const first = opts.lmFromUser === false ? 1 : 0;
     samples.forEach((s, b) => {
       [...s.answer, opts.eosId].forEach((label, j) => {
+        if (j < first) return;
         lmRows.push(b * layout.length + embedPos[b]! + j);
         lmLabels.push(label);
       });

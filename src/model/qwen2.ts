@@ -41,7 +41,7 @@ export interface Qwen2Layer {
 }
 
 export interface Qwen2Weights {
-  /** Token embeddings [V, D]; also the (tied) LM head. Frozen. */
+  /** Token embeddings [V, D]; also the (tied) LM head. Frozen, or a variable in full fine-tuning. */
   embed_VD: Tensor;
   layers: Qwen2Layer[];
   finalNorm_D: Tensor;
@@ -76,7 +76,7 @@ export class Qwen2Decoder {
     this.weights = weights;
   }
 
-  /** Token embeddings for ids [B, T] (a frozen lookup, outside any gradient path). */
+  /** Token embeddings for ids [B, T] (a frozen lookup, or differentiable when the table trains). */
   embed(ids_BT: Tensor): Tensor {
     return tf.gather(this.weights.embed_VD, ids_BT);
   }
@@ -158,8 +158,12 @@ export class Qwen2Decoder {
     return tf.add(h_BTD, linear(gated_BTF, layer.down, opts, salt + 7));
   }
 
-  /** Logits [M, V] = h·Eᵀ with the tied embedding (an explicit [D, V] copy, made once). */
+  /**
+   * Logits [M, V] = h·Eᵀ with the tied embedding: an explicit [D, V] copy made once for a frozen
+   * table, or transposed on every call (inside the gradient pass) when the table trains.
+   */
   logits(hidden_MD: Tensor): Tensor {
+    if (this.weights.embed_VD instanceof tf.Variable) return tf.matMul(hidden_MD, tf.transpose(this.weights.embed_VD));
     if (!this.lmHead_DV) this.lmHead_DV = tf.keep(tf.transpose(this.weights.embed_VD));
     return tf.matMul(hidden_MD, this.lmHead_DV);
   }

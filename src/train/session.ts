@@ -12,6 +12,7 @@ import type { WorkerConfig } from '../config/worker-config.js';
 import { encodeSample, type EncodeContext } from '../data/collate.js';
 import { Dataset } from '../data/dataset.js';
 import { VirtualShards } from '../data/shards.js';
+import { topicGroups } from '../data/topics.js';
 import { findTabularSchema, readTabularSchema } from '../data/tabular-file.js';
 import type { EncodedSample } from '../data/types.js';
 import { ConfigError } from '../errors.js';
@@ -31,7 +32,10 @@ export function stepConfigOf(config: Frozen<Pick<WorkerConfig, 'train'>>): StepC
     exactSum: t.exact_sum,
     alphaLm: t.alpha_lm,
     alphaCl: t.alpha_cl,
-    contrastive: { tau: t.tau, margin: t.margin, userAnswer: t.neg_user_answer, userUser: t.neg_user_user, answerAnswer: t.neg_answer_answer },
+    contrastive: {
+      tau: t.tau, margin: t.margin, userAnswer: t.neg_user_answer, userUser: t.neg_user_user, answerAnswer: t.neg_answer_answer,
+      mask: t.mask, maskWarmupSteps: t.mask_warmup_steps, negatives: t.negatives, center: t.center, dropDuplicateAnswers: t.drop_duplicate_answers,
+    },
     schedule: { peak: t.lr, warmupSteps: t.warmup_steps, totalSteps: t.steps, minRatio: t.min_lr_ratio },
     gradClip: t.grad_clip,
     adamw: { beta1: t.beta1, beta2: t.beta2, eps: t.eps, weightDecay: t.weight_decay },
@@ -47,6 +51,8 @@ export interface SessionOptions {
 export class TrainingSession {
   /** The data position (advanced by the training loop, replaced by `load`). */
   shards: VirtualShards;
+  /** Topic group of every sample with data.batching = by_instruction (undefined: mixed batches). */
+  private readonly groupOf: Int32Array | undefined;
   private readonly initial: TrainState;
 
   private constructor(
@@ -58,7 +64,8 @@ export class TrainingSession {
     readonly stepper: Stepper,
     readonly checkpoints: FsCheckpointStore,
   ) {
-    this.shards = new VirtualShards({ numSamples: dataset.size, virtualShards: config.data.virtual_shards, seed: config.seed });
+    this.groupOf = config.data.batching === 'by_instruction' ? topicGroups(dataset.topicKeys()).groupOf : undefined;
+    this.shards = new VirtualShards({ numSamples: dataset.size, virtualShards: config.data.virtual_shards, seed: config.seed, groupOf: this.groupOf });
     this.initial = this.state();
   }
 
@@ -93,7 +100,7 @@ export class TrainingSession {
   /** Continues from `state` (copied). */
   load(state: TrainState): void {
     this.stepper.load({ step: state.cursor.step, params: state.params, m: state.m, v: state.v });
-    this.shards = VirtualShards.fromState(state.cursor.shards);
+    this.shards = VirtualShards.fromState(state.cursor.shards, this.groupOf);
   }
 
   /** Samples per micro-batch of this run. */

@@ -30,7 +30,7 @@ import { concatArrays, type StepComm } from './comm.js';
 import type { Segment } from './exact-sum.js';
 import { flatLayout, flattenGradients, readFlat, writeFlat, type FlatLayout } from './flat.js';
 import { sumGradients } from './gradient-sum.js';
-import { contrastiveValueAndGrads, type ContrastiveOptions } from './losses.js';
+import { contrastiveValueAndGrads, idsCode, instructionCode, type ContrastiveOptions } from './losses.js';
 import { learningRate, type ScheduleConfig } from './schedule.js';
 
 export interface StepConfig {
@@ -154,9 +154,13 @@ export class Stepper {
       }
       lap('pass1');
 
-      // 3. gather the global batch (U rows, A rows, LM token count and micro-batch count per rank)
-      const parts = await comm.allGather(step, 'embeddings', concatArrays([...userParts, ...answerParts, Float32Array.of(lmTokens, batches.length)]));
-      const rowsPerRank = parts.map((p) => (p.length - 2) / (2 * d));
+      // 3. gather the global batch (U rows, A rows, instruction codes, answer codes, LM token
+      //    count and micro-batch count per rank)
+      const codesOf = (f: (x: PreparedBatch['samples'][number]) => number) => (useCl ? Float32Array.from(batches.flatMap((b) => b.samples.map(f))) : new Float32Array(0));
+      const codes = codesOf((x) => instructionCode(x.instruction));
+      const answerCodes = codesOf((x) => idsCode(x.answer));
+      const parts = await comm.allGather(step, 'embeddings', concatArrays([...userParts, ...answerParts, codes, answerCodes, Float32Array.of(lmTokens, batches.length)]));
+      const rowsPerRank = parts.map((p) => (p.length - 2) / (2 * d + 2));
       const globalBatch = rowsPerRank.reduce((a, b) => a + b, 0);
       const globalTokens = parts.reduce((n, p) => n + p[p.length - 2]!, 0);
       const globalChunks = parts.reduce((n, p) => n + p[p.length - 1]!, 0);
@@ -170,10 +174,12 @@ export class Stepper {
       if (useCl && globalBatch > 0) {
         const u = concatArrays(parts.map((p, r) => p.subarray(0, rowsPerRank[r]! * d)));
         const a = concatArrays(parts.map((p, r) => p.subarray(rowsPerRank[r]! * d, 2 * rowsPerRank[r]! * d)));
+        const topics = concatArrays(parts.map((p, r) => p.subarray(2 * rowsPerRank[r]! * d, rowsPerRank[r]! * (2 * d + 1))));
+        const answers = concatArrays(parts.map((p, r) => p.subarray(rowsPerRank[r]! * (2 * d + 1), rowsPerRank[r]! * (2 * d + 2))));
         const uT = tf.tensor2d(u, [globalBatch, d]);
         const aT = tf.tensor2d(a, [globalBatch, d]);
         try {
-          const out = await contrastiveValueAndGrads(uT, aT, config.contrastive);
+          const out = await contrastiveValueAndGrads(uT, aT, config.contrastive, { step, topics, answers });
           lossCl = out.loss;
           const scale = config.alphaCl;
           [dUser, dAnswer] = tf.tidy(() => [out.dUser_BD.slice([myOffset, 0], [rows, d]).mul(scale), out.dAnswer_BD.slice([myOffset, 0], [rows, d]).mul(scale)]);

@@ -74,6 +74,20 @@ describe('synth', () => {
     }
   });
 
+  it('--held-out-users writes training-format records of further users, leaves the training and evaluation files as they were, and every general profile states the four habit levels', async () => {
+    cli(...base, '--seed', '5', '--held-out-users', '20', '--out', join(dir, 'h'));
+    const withHeldOut = snapshot(join(dir, 'h'));
+    const plain = snapshot(join(dir, 'a'));
+    for (const file of ['/train/part-00000.jsonl', '/train/part-00001.jsonl', '/train/part-00002.jsonl', '/eval/part-00000.jsonl']) assert.deepEqual(withHeldOut.get(file), plain.get(file), file);
+    const heldOut = await readAll(join(dir, 'h', 'heldout'));
+    assert.equal(heldOut.length, 80);
+    assert.deepEqual([...new Set(heldOut.map((r) => r.user_id))], Array.from({ length: 20 }, (_, i) => `u${120 + i}`));
+    assert.equal(JSON.parse(readFileSync(join(dir, 'h', 'synth.json'), 'utf8')).held_out_users, 20);
+    for (const r of [...heldOut, ...(await readAll(join(dir, 'a', 'train')))].filter((x) => x.instruction === null)) {
+      assert.match(r.answer, /^Aged .+ purchasing power, commutes by .+, likes .+ films; mobile games: (often|now and then|rarely); green living: (a lot|somewhat|little); food delivery: (often|now and then|rarely); cinema: (often|now and then|rarely)\.$/, r.answer);
+    }
+  });
+
   it('writes gzipped shards holding the same lines', () => {
     cli(...base, '--seed', '5', '--gzip', '--out', join(dir, 'gz'));
     const plain = readFileSync(join(dir, 'a', 'train', 'part-00001.jsonl'));

@@ -30,13 +30,24 @@ describe('instructue report --quick', () => {
     const out = join(dir, 'docs', 'results.md');
     const first = await cli('report', '--quick', '--out', out, '--work', join(dir, 'work1'));
     assert.equal(first.code, 0, first.stderr);
-    for (const stage of ['report: [7/7] training mean_pooling', 'report: ablation text_only', 'train 2/2']) assert.ok(first.stderr.includes(stage), stage);
+    for (const stage of ['report: [2/8] training full_seed2', 'report: [8/8] training mean_pooling', 'report: ablation text_only', 'train 2/2']) assert.ok(first.stderr.includes(stage), stage);
     const result = JSON.parse(readFileSync(join(dir, 'docs', 'results.json'), 'utf8')) as ReportResult;
     assert.deepEqual(result.params, QUICK_PARAMS);
     assert.deepEqual(result.main.map((r) => r.key), MAIN_ROWS.map((r) => r.key));
     assert.deepEqual(result.ablation.map((r) => r.key), [...RUNS.slice(1), RUNS[0]!].map((r) => r.key));
     assert.deepEqual(result.tuning.map((t) => t.scenario), [...SCENARIO_NAMES]);
-    assert.equal(result.claims.length, 12);
+    assert.equal(result.claims.length, 15);
+    assert.equal(result.recipe!.preset, 'small');
+    // Shortcut-free retrieval of both seeds, untrained and trained, on the held-out users.
+    assert.deepEqual(result.retrieval!.map((r) => r.key), ['untrained', 'untrained_seed2', 'universal', 'universal_seed2']);
+    for (const { result: x } of result.retrieval!) {
+      assert.equal(x.batch, QUICK_PARAMS.retrievalBatch);
+      for (const k of ['noInstruction', 'sameTopic', 'mixed'] as const) {
+        const s = x[k]!;
+        assert.ok(s.batches > 0 && s.top1 >= 0 && s.top1 <= 1 && s.chanceTop1 >= 1 / x.batch && Number.isFinite(s.loss) && s.chanceLoss === Math.log(3 * x.batch - 2), `${k}: ${JSON.stringify(s)}`);
+      }
+    }
+    assert.ok(readFileSync(out, 'utf8').includes('## Shortcut-free retrieval'));
     for (const r of [...result.main, ...result.ablation]) {
       assert.deepEqual(Object.keys(r.scores), [...SCENARIO_NAMES]);
       for (const s of Object.values(r.scores)) {
@@ -77,6 +88,17 @@ describe('report helpers', () => {
     assert.match(md, /single-scenario differences of a few points may be within noise/);
   });
 
+  it('a report without ablations (params.ablations = false) checks only the claims its rows support and says Table 3 was not run', () => {
+    const rows = ['untrained', 'encoder_mean', 'bag_of_events', 'universal', 'manual', 'tuned'].map((k) => row(k, [0.6, 0.61, 0.62, 0.63, 0.64, 0.65]));
+    const claims = checkClaims(rows, SCENARIO_NAMES);
+    assert.deepEqual(claims.map((c) => c.id), ['tuned>manual', 'manual>universal', 'tuned>universal', 'universal>untrained', 'universal>encoder_mean', 'universal>bag_of_events']);
+    const result = {
+      format: 'instructue-report/2', command: 'x', params: { ...QUICK_PARAMS, ablations: false }, versions: { instructue: '0', commit: 'c', node: 'n', tfjs: 't', backend: 'wasm' }, wallSeconds: 1,
+      evalHalf: Object.fromEntries(SCENARIO_NAMES.map((s) => [s, { users: 50, positives: 20 }])), runs: [], main: rows, ablation: [], tuning: [], claims, figure: null,
+    } as unknown as ReportResult;
+    assert.match(reportMarkdown(result), /## Table 3: ablations[^\n]*\n\nNot run in this report \(`params.ablations = false`/);
+  });
+
   it('compareReports lists every number beyond the tolerance by path, ignoring command, versions and wall time', () => {
     const a = { command: 'x', wallSeconds: 1, versions: { node: 'a' }, main: [{ auc: 0.7, label: 'u' }], params: { seed: 1 } };
     const b = { command: 'y', wallSeconds: 9, versions: { node: 'b' }, main: [{ auc: 0.7009, label: 'u' }], params: { seed: 1 } };
@@ -94,7 +116,7 @@ describe('report helpers', () => {
       row('universal', [0.7, 0.7, 0.7, 0.7, 0.7, 0.7]),
       row('manual', [0.71, 0.71, 0.71, 0.71, 0.69, 0.69]),
       row('tuned', [0.72, 0.6, 0.6, 0.6, 0.6, 0.6]),
-      ...['untrained', 'bag_of_events', 'no_ntp', 'no_contrastive', 'mean_pooling', 'text_only', 'no_sequences', 'no_tabular'].map((k) => row(k, [0.6, 0.6, 0.6, 0.6, 0.95, 0.95])),
+      ...['untrained', 'encoder_mean', 'bag_of_events', 'no_ntp', 'no_contrastive', 'mean_pooling', 'text_only', 'no_sequences', 'no_tabular'].map((k) => row(k, [0.6, 0.6, 0.6, 0.6, 0.95, 0.95])),
     ];
     const claims = new Map(checkClaims(rows, SCENARIO_NAMES).map((c) => [c.id, c]));
     assert.deepEqual(claims.get('manual>universal'), {

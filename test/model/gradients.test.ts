@@ -45,6 +45,21 @@ async function onBackend(backend: 'wasm' | 'cpu') {
   return model;
 }
 
+/** Central finite difference of `f` in entry `index` of `name`, restoring the value after. */
+function numericGrad(model: InstructUE, f: () => tf.Scalar, name: string, index: number, h: number): number {
+  const variable = model.store.variable(name);
+  const original = variable.dataSync().slice() as Float32Array;
+  const at = (delta: number) => {
+    const values = original.slice();
+    values[index] = values[index]! + delta;
+    tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
+    return tf.tidy(() => f().dataSync()[0]!);
+  };
+  const numeric = (at(h) - at(-h)) / (2 * h);
+  tf.tidy(() => variable.assign(tf.tensor(original, variable.shape)));
+  return numeric;
+}
+
 describe('gradients', () => {
   for (const backend of ['wasm', 'cpu'] as const) {
     it(`finite differences agree with autodiff on ${backend} (relative error < 1e-2)`, async () => {
@@ -80,6 +95,37 @@ describe('gradients', () => {
       }
     });
   }
+
+  it('full fine-tuning with a trainable encoder: every decoder and encoder weight is a variable and its gradient matches finite differences', async () => {
+    await selectBackend('cpu', silentLogger);
+    const model = tinyModel({ finetune: 'full', trainEncoder: true });
+    try {
+      const names = model.store.trainableNames();
+      // Every base weight trains (no LoRA), the encoder's included; nothing is frozen.
+      assert.equal(model.store.frozenCount(), 0);
+      assert.ok(!names.some((n) => n.includes('lora_')), 'full fine-tuning has no LoRA');
+      for (const expected of ['model.embed_tokens.weight', 'model.norm.weight', 'model.layers.1.mlp.down_proj.weight', 'model.layers.0.self_attn.q_proj.bias', 'model.layers.0.input_layernorm.weight',
+        'embeddings.word_embeddings.weight', 'embeddings.position_embeddings.weight', 'embeddings.LayerNorm.weight', 'encoder.layer.0.attention.self.query.weight', 'encoder.layer.0.output.LayerNorm.bias']) {
+        assert.ok(names.includes(expected), `${expected} is not trainable`);
+      }
+      const f = objective(model, randomSamples(3, 'fd-full'));
+      const grads = analyticGrads(model, f);
+      // The entry with the largest gradient of each tensor (for the token types: row 0, the only one used).
+      const failures: string[] = [];
+      for (const name of names) {
+        const g = grads.get(name);
+        assert.ok(g, `no gradient for ${name}`);
+        let index = 0;
+        for (let i = 1; i < g.length; i++) if (Math.abs(g[i]!) > Math.abs(g[index]!)) index = i;
+        const numeric = numericGrad(model, f, name, index, 1e-2);
+        const relative = Math.abs(numeric - g[index]!) / Math.max(Math.abs(numeric), Math.abs(g[index]!), 1e-6);
+        if (!(Math.abs(g[index]!) > 0) || relative > 2e-2) failures.push(`${name}[${index}]: autodiff ${g[index]} vs numeric ${numeric}`);
+      }
+      assert.deepEqual(failures, []);
+    } finally {
+      model.dispose();
+    }
+  });
 
   it('wasm and cpu agree on one step\'s gradients to 1e-4 relative', async () => {
     const results: Map<string, Float32Array>[] = [];

@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test';
 import { selectBackend } from '../../src/backend/select.js';
 import { tf } from '../../src/backend/tf.js';
 import { silentLogger } from '../../src/log.js';
-import { contrastiveLoss, contrastiveMasks, contrastiveValueAndGrads, prototypeLoss, type ContrastiveOptions } from '../../src/train/losses.js';
+import { contrastiveLoss, contrastiveMasks, contrastiveValueAndGrads, idsCode, instructionCode, prototypeLoss, type ContrastiveOptions } from '../../src/train/losses.js';
 
 const r = Math.SQRT1_2; // cos 45°
 const lse = (...xs: number[]) => Math.log(xs.reduce((s, x) => s + Math.exp(x), 0));
@@ -75,6 +75,121 @@ describe('contrastive loss (Eq. 2–4), hand-computed cases', () => {
     const bump = (d: number) => loss(uv.map((row, i) => row.map((x, j) => (i === 1 && j === 0 ? x + d : x))), av, opts);
     assert.ok(Math.abs(value - (await loss(uv, av, opts))) < 1e-6);
     assert.ok(Math.abs(((await bump(h)) - (await bump(-h))) / (2 * h) - g[1]![0]!) < 2e-3);
+  });
+});
+
+describe('false-negative mask gating and same-instruction negatives', () => {
+  before(() => selectBackend('cpu', silentLogger));
+  // A random backbone's picture: users nearly parallel (u·u ≈ 0.98), answers less so, every
+  // user–answer cosine well below every same-side one.
+  const u = [[1, 0.1, 0], [1, 0, 0.2], [1, -0.15, 0.05]];
+  const a = [[0.6, 0.8, 0], [0.6, 0, 0.8], [0.6, -0.8, 0]];
+  const all: ContrastiveOptions = { tau: 0.1, margin: 0.1, userAnswer: true, userUser: true, answerAnswer: true };
+  const kept = (m: Float32Array) => Array.from(m, (x) => (x === 0 ? 1 : 0));
+  async function masks(opts: ContrastiveOptions, ctx = {}) {
+    const ut = tf.tensor2d(u);
+    const at = tf.tensor2d(a);
+    try {
+      const m = await contrastiveMasks(ut, at, opts, ctx);
+      return { ua: kept(m.ua), uu: kept(m.uu), aa: kept(m.aa) };
+    } finally {
+      tf.dispose([ut, at]);
+    }
+  }
+  const diagonalOnly = [0, 1, 1, 1, 0, 1, 1, 1, 0];
+
+  it('Eq. 4 drops every same-side user negative of such a backbone; mask = off and the warm-up keep them', async () => {
+    const eq4 = await masks(all, { step: 1 });
+    assert.deepEqual(eq4.uu, [0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual((await masks({ ...all, mask: 'off' })).uu, diagonalOnly);
+    assert.deepEqual((await masks({ ...all, maskWarmupSteps: 5 }, { step: 5 })).uu, diagonalOnly);
+    // After the warm-up the paper's mask applies again.
+    assert.deepEqual((await masks({ ...all, maskWarmupSteps: 5 }, { step: 6 })).uu, eq4.uu);
+  });
+
+  it('relative: each block is standardised by its own off-diagonal mean and std before Eq. 4', async () => {
+    const m = await masks({ ...all, mask: 'relative', margin: 0.5 });
+    // Recompute on the host: z = (cos − mean_offdiag) / std_offdiag per block; drop z_ij > z_ii(u–a) + margin.
+    const norm = (v: number[]) => v.map((x) => x / Math.hypot(...v));
+    const [U, A] = [u.map(norm), a.map(norm)];
+    const cos = (x: number[][], y: number[][]) => x.map((p) => y.map((q) => p.reduce((s, v, k) => s + v * q[k]!, 0)));
+    const z = (c: number[][]) => {
+      const off = c.flatMap((row, i) => row.filter((_, j) => j !== i));
+      const mean = off.reduce((s, x) => s + x, 0) / off.length;
+      const std = Math.sqrt(off.reduce((s, x) => s + (x - mean) ** 2, 0) / off.length);
+      return c.map((row) => row.map((x) => (x - mean) / std));
+    };
+    const [zua, zuu, zaa] = [z(cos(U, A)), z(cos(U, U)), z(cos(A, A))];
+    const expect = (zz: number[][], sameSide: boolean) => zz.flatMap((row, i) => row.map((x, j) => (i === j ? (sameSide ? 0 : 1) : x > zua[i]![i]! + 0.5 ? 0 : 1)));
+    assert.deepEqual(m, { ua: expect(zua, false), uu: expect(zuu, true), aa: expect(zaa, true) });
+    // Unlike Eq. 4, it keeps some same-side user negatives of this backbone.
+    assert.ok(m.uu.some((x) => x === 1));
+  });
+
+  it('same_instruction keeps only negatives that share the anchor\'s instruction code', async () => {
+    const topics = Float32Array.of(instructionCode(null), instructionCode([5, 6]), instructionCode(null));
+    const m = await masks({ ...all, mask: 'off', negatives: 'same_instruction' }, { topics });
+    // Rows 0 and 2 (no instruction) see each other; row 1 sees only its own positive.
+    assert.deepEqual(m.ua, [1, 0, 1, 0, 1, 0, 1, 0, 1]);
+    assert.deepEqual(m.uu, [0, 0, 1, 0, 0, 0, 1, 0, 0]);
+    assert.deepEqual(m.aa, m.uu);
+    await assert.rejects(masks({ ...all, negatives: 'same_instruction' }), /one instruction code per row/);
+  });
+
+  it('instruction codes: 0 without an instruction, equal for equal ids, float32-exact', () => {
+    assert.equal(instructionCode(null), 0);
+    assert.equal(instructionCode([1, 2, 3]), instructionCode([1, 2, 3]));
+    assert.notEqual(instructionCode([1, 2, 3]), instructionCode([3, 2, 1]));
+    assert.notEqual(instructionCode([]), 0);
+    const c = instructionCode([151665, 9707, 1879]);
+    assert.equal(Math.fround(c), c);
+  });
+});
+
+describe('centred scores and duplicate answers', () => {
+  before(() => selectBackend('cpu', silentLogger));
+  // A random backbone's picture: one shared direction plus small per-row parts.
+  const u = [[5, 0.1, 0, 0.02], [5, 0, 0.2, -0.05], [5, -0.15, 0.05, 0.1], [5, 0.05, -0.1, 0]];
+  const a = [[3, 0.2, 0.1, 0], [3, 0, 0.3, 0.1], [3, -0.2, 0, 0.05], [3, 0.1, -0.2, -0.1]];
+  const opts: ContrastiveOptions = { tau: 0.1, margin: 0.1, userAnswer: true, userUser: true, answerAnswer: true, mask: 'off' };
+  const centred = (x: number[][]) => {
+    const mean = x[0]!.map((_, k) => x.reduce((s, row) => s + row[k]!, 0) / x.length);
+    return x.map((row) => row.map((v, k) => v - mean[k]!));
+  };
+
+  it('center = the plain loss of the batch-centred rows; its row gradients sum to zero (the mean is differentiated)', async () => {
+    const [ut, at, uc, ac] = [tf.tensor2d(u), tf.tensor2d(a), tf.tensor2d(centred(u)), tf.tensor2d(centred(a))];
+    try {
+      const withCenter = await contrastiveValueAndGrads(ut, at, { ...opts, center: true });
+      const plainOfCentred = await contrastiveValueAndGrads(uc, ac, opts);
+      const raw = await contrastiveValueAndGrads(ut, at, opts);
+      assert.ok(Math.abs(withCenter.loss - plainOfCentred.loss) < 1e-5, `${withCenter.loss} vs ${plainOfCentred.loss}`);
+      // Raw cosines of such rows are all ≈ 1: the loss sits within 0.05 of ln(3B − 2) = ln 10.
+      assert.ok(Math.abs(raw.loss - Math.log(10)) < 0.05, `raw ${raw.loss}`);
+      assert.ok(withCenter.loss < raw.loss - 0.5 || withCenter.loss > raw.loss + 0.5, 'centring changes the scores at first order');
+      for (const g of [withCenter.dUser_BD, withCenter.dAnswer_BD]) {
+        const colSums = Array.from(tf.tidy(() => g.sum(0)).dataSync());
+        for (const x of colSums) assert.ok(Math.abs(x) < 1e-5, `column sum ${x}`);
+      }
+      tf.dispose([withCenter.dUser_BD, withCenter.dAnswer_BD, plainOfCentred.dUser_BD, plainOfCentred.dAnswer_BD, raw.dUser_BD, raw.dAnswer_BD]);
+    } finally {
+      tf.dispose([ut, at, uc, ac]);
+    }
+  });
+
+  it('dropDuplicateAnswers removes every pair of rows with the same answer code from all three blocks', async () => {
+    const [ut, at] = [tf.tensor2d(u), tf.tensor2d(a)];
+    try {
+      const answers = Float32Array.of(idsCode([7, 8]), idsCode([9]), idsCode([7, 8]), idsCode([8, 7]));
+      const m = await contrastiveMasks(ut, at, { ...opts, dropDuplicateAnswers: true }, { answers });
+      const kept = (x: Float32Array) => Array.from(x, (v) => (v === 0 ? 1 : 0));
+      assert.deepEqual(kept(m.ua), [1, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1]);
+      assert.deepEqual(kept(m.uu), [0, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 0]);
+      assert.deepEqual(kept(m.aa), kept(m.uu));
+      await assert.rejects(contrastiveMasks(ut, at, { ...opts, dropDuplicateAnswers: true }), /one answer code per row/);
+    } finally {
+      tf.dispose([ut, at]);
+    }
   });
 });
 

@@ -24,9 +24,9 @@ const config: StepConfig = {
  * Runs `steps` steps with the global batches split over `world` in-process ranks: one
  * micro-batch per rank (`microBatch` 0), or whole micro-batches of that size.
  */
-async function run(world: number, batches: EncodedSample[][], steps: number, stepConfig = config, microBatch = 0): Promise<{ results: StepResult[][]; params: Float32Array[] }> {
+async function run(world: number, batches: EncodedSample[][], steps: number, stepConfig = config, microBatch = 0, model = () => tinyModel()): Promise<{ results: StepResult[][]; params: Float32Array[] }> {
   const comms: StepComm[] = world === 1 ? [new LocalComm()] : inProcessGroup(world);
-  const steppers = comms.map(() => new Stepper(tinyModel(), stepConfig));
+  const steppers = comms.map(() => new Stepper(model(), stepConfig));
   const results: StepResult[][] = [];
   for (let s = 0; s < steps; s++) {
     const global = batches[s]!;
@@ -89,6 +89,23 @@ describe('train step', () => {
     // …and stay close to the float32 sum (the fixed-point resolution is 2^-46 of each tensor's largest term).
     const plain = await run(1, batches, 6, config, 2);
     assert.ok(maxRelDiff(single.params[0]!, plain.params[0]!) < 1e-5, `exact vs float32 sum: ${maxRelDiff(single.params[0]!, plain.params[0]!)}`);
+  });
+
+  it('the from-scratch recipe (full fine-tuning, trainable encoder, centred scores, duplicate answers dropped, same-instruction negatives, relative mask after a warm-up) is bit-identical on 1–3 ranks', async () => {
+    const recipe: StepConfig = {
+      ...config, exactSum: true,
+      contrastive: { ...config.contrastive, center: true, dropDuplicateAnswers: true, negatives: 'same_instruction', mask: 'relative', margin: 1, maskWarmupSteps: 2 },
+    };
+    // Repeated answers and a shared instruction, as template answers in one topic have.
+    const batches = Array.from({ length: 4 }, (_, s) => randomSamples(8, `recipe-${s}`).map((x, i, all) => ({ ...x, answer: all[i % 3]!.answer, instruction: i % 4 === 0 ? null : all[1]!.instruction })));
+    const full = () => tinyModel({ finetune: 'full', trainEncoder: true });
+    const single = await run(1, batches, 4, recipe, 2, full);
+    assert.ok(single.results.every(([r]) => Number.isFinite(r!.lossCl) && r!.lossCl! > 0), 'finite positive L_cl');
+    for (const world of [2, 3]) {
+      const split = await run(world, batches, 4, recipe, 2, full);
+      for (const [s, step] of split.results.entries()) for (const r of step) assert.equal(r.lossCl, single.results[s]![0]!.lossCl, `world ${world} step ${s + 1}`);
+      for (const p of split.params) assert.deepEqual(p, single.params[0], `world ${world}: weights must equal one rank's to the bit`);
+    }
   });
 
   it('a rank with no samples still takes part and keeps replicas equal', async () => {

@@ -32,6 +32,9 @@ one t-SNE figure, and writes the results as markdown and JSON. Progress goes to 
   --eval-users M    evaluation users, the probe population (default ${d.evalUsers})
   --tune-users T    labelled tuning-pool users, disjoint from the probe (default ${d.tuneUsers})
   --steps S         optimizer steps per training run (default ${d.steps})
+  --global-batch B  samples per step (default ${d.globalBatch})
+  --preset NAME     training preset, configs/NAME.json (default ${d.preset})
+  --no-ablations    skip the six Table 3 ablation runs (recorded in the JSON)
   --seed S          seed of data, weights and draws (default ${d.seed})
   --shots K         tuning shots per class (default ${d.shots})
   --tune-steps N    instruction-tuning steps (default ${d.tuneSteps})
@@ -56,6 +59,8 @@ function paramsOf(values: Record<string, string | boolean | undefined>, checked:
     ...base,
     users: int('users', base.users), evalUsers: int('eval-users', base.evalUsers), tuneUsers: int('tune-users', base.tuneUsers),
     steps: int('steps', base.steps), seed: int('seed', base.seed), shots: int('shots', base.shots), tuneSteps: int('tune-steps', base.tuneSteps),
+    globalBatch: int('global-batch', base.globalBatch), preset: (values.preset as string | undefined) ?? base.preset,
+    ...(values['no-ablations'] ? { ablations: false } : {}),
   };
 }
 
@@ -74,6 +79,7 @@ const command: Command = {
     const { values } = parseFlags(argv, {
       out: { type: 'string' }, users: { type: 'string' }, 'eval-users': { type: 'string' }, 'tune-users': { type: 'string' },
       steps: { type: 'string' }, seed: { type: 'string' }, shots: { type: 'string' }, 'tune-steps': { type: 'string' },
+      'global-batch': { type: 'string' }, preset: { type: 'string' }, 'no-ablations': { type: 'boolean' },
       quick: { type: 'boolean' }, work: { type: 'string' }, backend: { type: 'string' }, check: { type: 'string' },
       tolerance: { type: 'string' }, render: { type: 'string' }, json: { type: 'boolean' },
     }, usage);

@@ -22,6 +22,8 @@ with UserQA training records and a labelled evaluation set (docs/data-format.md)
   --seed S             seed; the same flags give byte-identical output (default 1234)
   --shards K           training shard files (default ${SYNTH_DEFAULTS.shards})
   --eval-users M       evaluation users, one labelled record each (default ${SYNTH_DEFAULTS.evalUsers})
+  --held-out-users H   further training-population users in training format, written to
+                       DIR/heldout/ and never trained on (for retrieval checks; default 0)
   --difficulty X       0 (clean, strong signals) … 1 (noisy, weak signals) (default ${SYNTH_DEFAULTS.difficulty})
   --pairs-per-user P   instruction–answer records per training user (default ${SYNTH_DEFAULTS.pairsPerUser})
   --max-events E       most recent history events kept per source (default ${SYNTH_DEFAULTS.maxEvents})
@@ -41,6 +43,7 @@ const command: Command = {
       seed: { type: 'string' },
       shards: { type: 'string' },
       'eval-users': { type: 'string' },
+      'held-out-users': { type: 'string' },
       difficulty: { type: 'string' },
       'pairs-per-user': { type: 'string' },
       'max-events': { type: 'string' },
@@ -59,6 +62,7 @@ const command: Command = {
       seed: intFlag(values.seed, 'seed', 1234)!,
       shards: intFlag(values.shards, 'shards', SYNTH_DEFAULTS.shards)!,
       evalUsers: intFlag(values['eval-users'], 'eval-users', SYNTH_DEFAULTS.evalUsers)!,
+      heldOutUsers: intFlag(values['held-out-users'], 'held-out-users', 0)!,
       difficulty: numberFlag(values.difficulty, 'difficulty', SYNTH_DEFAULTS.difficulty)!,
       pairsPerUser: intFlag(values['pairs-per-user'], 'pairs-per-user', SYNTH_DEFAULTS.pairsPerUser)!,
       maxEvents: intFlag(values['max-events'], 'max-events', SYNTH_DEFAULTS.maxEvents)!,

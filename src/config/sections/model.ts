@@ -50,6 +50,10 @@ export interface ModelConfig {
   use_sequences: boolean;
   preamble: 'full' | 'none';
   init_std: number;
+  residual_init: 'uniform' | 'depth_scaled';
+  finetune: 'lora' | 'full';
+  train_encoder: boolean;
+  lm_start: 'user' | 'answer';
 }
 
 export const modelSchema: convict.Schema<ModelConfig> = {
@@ -89,4 +93,8 @@ export const modelSchema: convict.Schema<ModelConfig> = {
   use_sequences: { doc: 'Include the four sequential sources (ablation: false)', format: Boolean, default: true },
   preamble: { doc: 'full = the Fig. 3 sentence before the sources; none = drop it (saves tokens on tiny runs)', format: oneOf(['full', 'none']), default: 'full' },
   init_std: { doc: 'Std of random init for weights built from dims (HF initializer_range)', format: Number, default: 0.02 },
+  residual_init: { doc: 'Random init of the decoder projections that write into the residual stream (o_proj, down_proj): uniform = init_std like every weight (HF); depth_scaled = init_std / sqrt(2 * layers) (GPT-2), so the stream is not overwritten by random branches at init. Ignored when hf_dir is set', format: oneOf(['uniform', 'depth_scaled']), default: 'uniform' },
+  finetune: { doc: 'What of the decoder trains: lora = LoRA on lora.targets, base weights frozen (paper); full = every decoder weight (projections, biases, norms, the tied token embedding), no LoRA: for random-init models, which have nothing to preserve', format: oneOf(['lora', 'full']), default: 'lora' },
+  train_encoder: { doc: 'Train the record encoder too (every weight): it then runs inside the gradient pass of each step instead of once outside it; false = frozen encoder (paper)', format: Boolean, default: false },
+  lm_start: { doc: 'Where the next-token loss starts: user = the <USER> position predicts answer[0] (paper, teacher forcing from the embedding position); answer = the first target is answer[1], so the embedding position carries no next-token target (with template answers answer[0] is often one constant word)', format: oneOf(['user', 'answer']), default: 'user' },
 };

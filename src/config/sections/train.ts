@@ -3,7 +3,7 @@
  * Optimisation and loss knobs (paper §3.3.2, appendix A) and checkpointing.
  */
 import type convict from 'convict';
-import { nonNegative, positive, range } from '../formats.js';
+import { nonNegative, oneOf, positive, range } from '../formats.js';
 
 export interface TrainConfig {
   steps: number;
@@ -22,6 +22,11 @@ export interface TrainConfig {
   alpha_cl: number;
   tau: number;
   margin: number;
+  mask: 'eq4' | 'relative' | 'off';
+  mask_warmup_steps: number;
+  negatives: 'all' | 'same_instruction';
+  center: boolean;
+  drop_duplicate_answers: boolean;
   neg_user_answer: boolean;
   neg_user_user: boolean;
   neg_answer_answer: boolean;
@@ -48,7 +53,12 @@ export const trainSchema: convict.Schema<TrainConfig> = {
   alpha_lm: { doc: 'Weight of the next-token loss (Eq. 5); 0 = "without NTP" ablation', format: nonNegative, default: 1 },
   alpha_cl: { doc: 'Weight of the contrastive loss (Eq. 5); 0 = "without contrastive" ablation', format: nonNegative, default: 1 },
   tau: { doc: 'InfoNCE temperature', format: positive, default: 0.05 },
-  margin: { doc: 'False-negative mask margin c_margin (Eq. 4)', format: nonNegative, default: 0.1 },
+  margin: { doc: 'False-negative mask margin c_margin (Eq. 4): in cosine units with mask = eq4, in standard deviations of the batch\'s scores with mask = relative', format: nonNegative, default: 0.1 },
+  mask: { doc: 'False-negative mask (Eq. 4): eq4 = drop a negative whose cosine exceeds the positive\'s by more than margin (paper); relative = the same test on scores standardised per block (u-a, u-u, a-a) by the batch\'s own off-diagonal mean and std, so a random backbone, whose same-side cosines all exceed its user-answer ones, keeps its negatives; off = keep every negative', format: oneOf(['eq4', 'relative', 'off']), default: 'eq4' },
+  mask_warmup_steps: { doc: 'Steps at the start of training that use no false-negative mask (the mask of a random backbone says nothing about false negatives); 0 = from the first step', format: 'nat', default: 0 },
+  negatives: { doc: 'all = every in-batch negative (paper); same_instruction = only negatives that share the anchor\'s instruction (or its absence): with mixed batches the instruction alone names the answer\'s template, a shortcut that needs nothing of the user', format: oneOf(['all', 'same_instruction']), default: 'all' },
+  center: { doc: 'Centre the contrastive scores: subtract the global batch\'s mean user and mean answer embedding before the cosines. A random-init backbone puts all embeddings near one direction, so raw cosines separate pairs only at second order and L_cl stays at ln B; centred, training starts at once. false = the paper\'s raw cosines', format: Boolean, default: false },
+  drop_duplicate_answers: { doc: 'Drop every negative pair whose answers are the same text (a certain false negative: template answers repeat, most of all in by_instruction batches); false = keep them as the paper does (its Eq. 4 mask removes them only by similarity)', format: Boolean, default: false },
   neg_user_answer: { doc: 'Use u_i-a_j negatives', format: Boolean, default: true },
   neg_user_user: { doc: 'Use same-side u_i-u_j negatives', format: Boolean, default: true },
   neg_answer_answer: { doc: 'Use same-side a_i-a_j negatives', format: Boolean, default: true },

@@ -9,7 +9,7 @@
 import { BOOLEAN_WORDS, DATE_TEMPLATE, DATE_TIME_TEMPLATE, EXTRA_FIELD_TEMPLATE, INSTRUCTION_PREFIX, PREAMBLE, SOURCE_CLAUSES, TEXT_TEMPLATE } from '../render-templates.js';
 import { SOURCE_NAMES } from '../types.js';
 import * as catalog from './catalog.js';
-import { PROFILE_TEMPLATE, QUESTIONS } from './qa.js';
+import { CARE_LEVELS, HABIT_LEVELS, PROFILE_TEMPLATE, QUESTIONS } from './qa.js';
 import { SCENARIO_INSTRUCTIONS } from './scenarios.js';
 import { SYNTH_TABULAR_FEATURES } from './tabular-features.js';
 
@@ -33,7 +33,7 @@ function* lexiconTexts(): Generator<string> {
   yield* stringsIn(catalog);
   for (const f of SYNTH_TABULAR_FEATURES) yield* [f.name, ...('categories' in f ? f.categories : [])];
   for (const q of Object.values(QUESTIONS)) yield* [...q.instructions, ...q.answers];
-  yield PROFILE_TEMPLATE;
+  yield* [PROFILE_TEMPLATE, ...HABIT_LEVELS, ...CARE_LEVELS];
   yield* Object.values(SCENARIO_INSTRUCTIONS);
 }
 

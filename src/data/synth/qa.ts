@@ -3,8 +3,10 @@
  * Instruction–answer pairs of the synthetic UserQA (paper §3.2): descriptive questions answered
  * from the latent traits ("What is this user's dining preference?" → "The user prefers …"),
  * forward-looking ones answered from the future window ("Predict the user's food delivery spend
- * next month."), and the general-mode answer, a short holistic profile. Every answer depends on
- * the trait or future behaviour its question asks about, and on nothing else.
+ * next month."), and the general-mode answer, a holistic profile that states every latent trait
+ * the six scenarios depend on (so the universal embedding has something to learn for each).
+ * Every answer depends on the trait or future behaviour its question asks about, and on nothing
+ * else; no answer reads the future window except the forward-looking ones.
  */
 import type { Rng } from '../../util/rng.js';
 import { fill } from '../render-templates.js';
@@ -106,8 +108,16 @@ export const QUESTIONS: Record<string, Question> = {
 /** Topics in a fixed order (the draw order of pairs). */
 export const TOPICS = Object.keys(QUESTIONS);
 
-/** General-mode answer: a holistic profile in one sentence. */
-export const PROFILE_TEMPLATE = 'Aged {age}, {level} purchasing power, commutes by {commute}, likes {dining} and {genre} films.';
+/**
+ * General-mode answer: a holistic profile in one sentence, with the level of each habit behind
+ * the scenarios (gaming, green-mindedness, food delivery, cinema) in words the lexicon has.
+ */
+export const PROFILE_TEMPLATE =
+  'Aged {age}, {level} purchasing power, commutes by {commute}, likes {dining} and {genre} films; mobile games: {gaming}; green living: {eco}; food delivery: {delivery}; cinema: {cinema}.';
+
+/** How often a habit shows (latent score > 0.5, > −0.5, else), and how much green living matters. */
+export const HABIT_LEVELS = ['often', 'now and then', 'rarely'] as const;
+export const CARE_LEVELS = ['a lot', 'somewhat', 'little'] as const;
 
 /** The answer text of `topic` for a user. */
 export function answerFor(topic: string, u: AnswerInput): string {
@@ -124,6 +134,10 @@ export function profileSummary(t: Traits): string {
     commute: t.commute,
     dining: DINING[t.dining].category,
     genre: FILM_GENRES[t.film],
+    gaming: HABIT_LEVELS[level3(t.gaming)],
+    eco: CARE_LEVELS[level3(t.eco)],
+    delivery: HABIT_LEVELS[level3(t.delivery)],
+    cinema: HABIT_LEVELS[level3(t.cinema)],
   });
 }
 

@@ -1,8 +1,9 @@
 /**
  * @module data/synth/write
  * `instructue synth` as a library call: generates the training users into K shard files, the
- * evaluation users into one labelled file, and writes `tabular-schema.json` and `synth.json`
- * (parameters and counts). Users are generated one at a time and written at once, so memory does
+ * evaluation users into one labelled file, optionally held-out users of the training population
+ * (training-format records of people never trained on, for retrieval checks) into `heldout/`,
+ * and writes `tabular-schema.json` and `synth.json` (parameters and counts). Users are generated one at a time and written at once, so memory does
  * not grow with the number of users; the output depends only on the parameters.
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,8 @@ export interface SynthOptions extends GeneratorParams {
   users: number;
   /** Evaluation users (distinct people, written to eval/). */
   evalUsers: number;
+  /** Held-out users u<users>… in training format, written to heldout/ (default 0: none). */
+  heldOutUsers?: number;
   /** Training shard files. */
   shards: number;
   /** Write .jsonl.gz instead of .jsonl. */
@@ -39,6 +42,8 @@ export interface SynthSummary {
   difficulty: number;
   users: number;
   eval_users: number;
+  /** Present when held-out users were written. */
+  held_out_users?: number;
   shards: number;
   pairs_per_user: number;
   max_events: number;
@@ -61,7 +66,9 @@ export function writeSynth(opts: SynthOptions): SynthSummary {
   const ext = opts.gzip ? '.jsonl.gz' : '.jsonl';
   const trainDir = join(opts.out, 'train');
   const evalDir = join(opts.out, 'eval');
-  for (const dir of [trainDir, evalDir]) {
+  const heldOutDir = join(opts.out, 'heldout');
+  const heldOut = opts.heldOutUsers ?? 0;
+  for (const dir of heldOut > 0 ? [trainDir, evalDir, heldOutDir] : [trainDir, evalDir]) {
     if (existsSync(dir) && readdirSync(dir).length > 0) {
       if (!opts.force) throw new UsageError(`${dir} already holds files; pass --force to replace ${trainDir} and ${evalDir}`);
       rmSync(dir, { recursive: true });
@@ -96,6 +103,13 @@ export function writeSynth(opts: SynthOptions): SynthSummary {
   }
   evalWriter.close();
   files.push({ path: `eval/part-00000${ext}`, records: evalWriter.lines });
+  if (heldOut > 0) {
+    // Users after the training ones: the same population and generator, never trained on.
+    const writer = new JsonlWriter(join(heldOutDir, `part-00000${ext}`));
+    for (let i = opts.users; i < opts.users + heldOut; i++) for (const line of trainingLines(generateUser(i, opts, 'train', settings), opts)) writer.write(line);
+    writer.close();
+    files.push({ path: `heldout/part-00000${ext}`, records: writer.lines });
+  }
   writeTabularSchema(opts.out, synthSchema(stats));
   const summary: SynthSummary = {
     generator: 'instructue-synth',
@@ -104,6 +118,7 @@ export function writeSynth(opts: SynthOptions): SynthSummary {
     difficulty: opts.difficulty,
     users: opts.users,
     eval_users: opts.evalUsers,
+    ...(heldOut > 0 ? { held_out_users: heldOut } : {}),
     shards: opts.shards,
     pairs_per_user: opts.pairsPerUser,
     max_events: opts.maxEvents,
@@ -125,6 +140,7 @@ function checkOptions(o: SynthOptions): void {
   };
   int(o.users, 'users', 1);
   int(o.evalUsers, 'eval-users', 0);
+  int(o.heldOutUsers ?? 0, 'held-out-users', 0);
   int(o.shards, 'shards', 1);
   int(o.pairsPerUser, 'pairs-per-user', 0);
   int(o.maxEvents, 'max-events', 1);

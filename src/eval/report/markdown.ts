@@ -5,6 +5,7 @@
  * comes from the result object; the only fixed prose is about the setup's known limits.
  */
 import { SCENARIO_NAMES } from '../../data/synth/scenarios.js';
+import type { RetrievalScore } from '../retrieval.js';
 import type { ClaimResult, ReportResult, Score, TableRow } from './result.js';
 
 const pct = (x: number) => (100 * x).toFixed(2);
@@ -37,7 +38,9 @@ function setup(r: ReportResult): string {
     `- **Command:** \`${r.command}\` (wall time ${(r.wallSeconds / 60).toFixed(1)} min on the machine that wrote this file; not part of the comparison).`,
     `- **Versions:** instructue ${v.instructue} (commit ${v.commit}), Node ${v.node}, tfjs ${v.tfjs}, backend ${v.backend}.`,
     `- **Data:** \`instructue synth\` with seed ${p.seed}: ${p.users} training users (1 general + 3 instruction records each), ${p.evalUsers} evaluation users (the probe population), and ${p.tuneUsers} further labelled users (the tuning pool; never probed).`,
-    `- **Training:** the tiny preset (\`configs/tiny.json\`: Qwen2-shaped decoder 64 wide × 2 layers and BERT-shaped encoder 32 × 1 layer, both random init and frozen, LoRA r = 8 plus adapters trained), ${p.steps} steps × ${p.globalBatch} samples, seed ${p.seed}, for the full model and each ablation.`,
+    r.recipe
+      ? `- **Training:** the ${p.preset ?? 'tiny'} preset (\`configs/${p.preset ?? 'tiny'}.json\`: Qwen2-shaped decoder and BERT-shaped encoder, random init), ${p.steps} steps × ${p.globalBatch} samples, seed ${p.seed}${p.seed2 !== undefined ? ` (the full model also with seed ${p.seed2})` : ''}, for the full model and each ablation. Recipe: ${Object.entries(r.recipe).filter(([k]) => k !== 'preset').map(([k, v]) => `\`${k}=${String(v)}\``).join(', ')}.`
+      : `- **Training:** the tiny preset (\`configs/tiny.json\`: Qwen2-shaped decoder 64 wide × 2 layers and BERT-shaped encoder 32 × 1 layer, both random init and frozen, LoRA r = 8 plus adapters trained), ${p.steps} steps × ${p.globalBatch} samples, seed ${p.seed}, for the full model and each ablation.`,
     `- **Probe:** logistic regression (L2 = 1 on standardised features) on the embeddings of one half of the evaluation users, AUC and KS on the other half (split by sha256 of the user id; sizes below).`,
     `- **Instruction tuning:** per scenario, ${p.shots} users per class drawn (seed ${p.seed}) from the tuning pool; the vectors start as the token embeddings of the scenario's written instruction (so k = its token count) and take ${p.tuneSteps} full-batch AdamW steps (lr ${p.tuneLr}) on the prototype loss (Eq. 6, τ = train.tau); the backbone is frozen.`,
   ].join('\n');
@@ -51,6 +54,19 @@ function evalHalfLine(r: ReportResult): string {
     : `the standard errors after ± (a stratified bootstrap of the evaluation half, ${r.params.bootstrap ?? 1000} replicates, with the fitted probe held fixed) run from ${pct(Math.min(...ses))} to ${pct(Math.max(...ses))} AUC points, so single-scenario differences smaller than about twice that are within noise`;
   const mean = ses.length === 0 ? '' : "; the mean column's ± is √(Σ SE²)/6, as if the scenarios were independent";
   return `Evaluation half (positives/users): ${halves}. In every cell ${noise}${mean}. The win counts over six scenarios and the means are steadier.`;
+}
+
+/** Shortcut-free retrieval: top-1 ± SE (chance) and L_cl ± SE (chance) per kind of batch. */
+function retrievalTable(r: ReportResult): string {
+  const kinds = [['noInstruction', 'no instruction (general records)'], ['sameTopic', 'one instruction per batch'], ['mixed', 'mixed (training-like)']] as const;
+  const f = (x: RetrievalScore | null) => (x === null ? '–' : `${pct(x.top1)} ± ${pct(x.top1SE)} (${pct(x.chanceTop1)}) · ${x.loss.toFixed(3)} ± ${x.lossSE.toFixed(3)} (${x.chanceLoss.toFixed(3)})`);
+  const lines = r.retrieval!.map((row) => `| ${md(row.label)} | ${kinds.map(([k]) => f(row.result[k])).join(' | ')} |`);
+  return [`| Model | ${kinds.map(([, label]) => label).join(' | ')} |`, '|---|---:|---:|---:|', ...lines].join('\n');
+}
+
+function retrievalNote(r: ReportResult): string {
+  const x = r.retrieval![0]!.result;
+  return `Each cell: top-1 % ± SE (chance) · L_cl ± SE (chance, ln(3B − 2)), over batches of ${x.batch} held-out records (${x.records} records of ${r.params.retrievalUsers} users of the training population, never trained on; ${x.noInstruction?.batches ?? 0} / ${x.sameTopic?.batches ?? 0} / ${x.mixed?.batches ?? 0} batches). Top-1: the user's own answer text is the most similar of the batch's answers (an identical text counts). In batches of one instruction, or without one, nothing but the user tells the answers apart; in mixed batches the instruction alone names the answer's template, so a model can score there without looking at the user (the contrastive shortcut). ${r.recipe && r.recipe['train.center'] ? 'Scores are cosines of batch-centred rows, as the run trained (train.center).' : ''}`.trim();
 }
 
 function tuningTable(r: ReportResult): string {
@@ -67,7 +83,7 @@ function tuningSummary(r: ReportResult): string {
 
 function runsTable(r: ReportResult): string {
   const f = (x: [number, number] | null) => (x === null ? '–' : `${x[0].toFixed(3)} → ${x[1].toFixed(3)}`);
-  const lines = r.runs.map((run) => `| ${run.key} | ${Object.keys(run.overrides).length ? `\`${JSON.stringify(run.overrides)}\`` : '(tiny preset)'} | ${run.steps} | ${f(run.lossLm)} | ${f(run.lossCl)} |`);
+  const lines = r.runs.map((run) => `| ${run.key} | ${Object.keys(run.overrides).length ? `\`${JSON.stringify(run.overrides)}\`` : `(${r.params.preset ?? 'tiny'} preset)`} | ${run.steps} | ${f(run.lossLm)} | ${f(run.lossCl)} |`);
   return ['| run | overrides | steps | L_lm: first 10 → last 10 steps (mean) | L_cl: first 10 → last 10 steps (mean) |', '|---|---|---:|---:|---:|', ...lines].join('\n');
 }
 
@@ -92,7 +108,7 @@ function units(r: ReportResult): string {
 /** The whole results.md. */
 export function reportMarkdown(r: ReportResult): string {
   return [
-    '# Results: the paper\'s Tables 2–3 protocol on synthetic users (tiny preset)',
+    `# Results: the paper\'s Tables 2–3 protocol on synthetic users (${r.params.preset ?? 'tiny'} preset)`,
     '',
     'Generated by `instructue report`; do not edit by hand. `scripts/check-results.sh` reruns it with the parameters recorded in `docs/results.json` and fails unless every number matches within 1e-3.',
     '',
@@ -104,13 +120,14 @@ export function reportMarkdown(r: ReportResult): string {
     '',
     table(r.main),
     '',
-    'Baselines first (the untrained tiny backbone\'s `<USER>` state at the same random init as training; the frozen encoder\'s record vectors averaged per user plus the tabular encoding; logistic regression on raw bag-of-events counts, numeric event-field aggregates and tabular features — the same baseline as \`instructue probe --baseline\`), then InstructUE without an instruction, with the scenario\'s written instruction, and with tuned instruction vectors. Best AUC per column in bold.',
+    'Baselines first (the untrained backbone\'s `<USER>` state at the same random init as training; the frozen encoder\'s record vectors averaged per user plus the tabular encoding; logistic regression on raw bag-of-events counts, numeric event-field aggregates and tabular features — the same baseline as \`instructue probe --baseline\`), then InstructUE without an instruction, with the scenario\'s written instruction, and with tuned instruction vectors. Best AUC per column in bold.',
     '',
     evalHalfLine(r),
     '',
+    ...(r.retrieval ? ['## Shortcut-free retrieval', '', retrievalTable(r), '', retrievalNote(r), ''] : []),
     `## Table 3: ablations (universal embedding, ${units(r)})`,
     '',
-    table(r.ablation),
+    r.ablation.length > 0 ? table(r.ablation) : 'Not run in this report (`params.ablations = false`, `--no-ablations`: six more training runs of this preset; left out to fit the time the report was made in). `instructue report` without the flag runs them, and the ablation claims below are then checked too.',
     '',
     '## Instruction tuning (prototype loss, Eq. 6)',
     '',
@@ -130,8 +147,10 @@ export function reportMarkdown(r: ReportResult): string {
     '',
     '## How far to trust this',
     '',
-    '- The model is the tiny preset with a **random-init, frozen** decoder and encoder: only LoRA, the adapters and the special-token rows learn, for a few hundred steps. The paper fine-tunes a pretrained Qwen2.5-0.5B with a pretrained gte-base encoder on 200 million samples. The magnitudes here are not comparable with the paper\'s, and claims that rest on pretrained language understanding (a written instruction carrying meaning) cannot be expected to hold.',
-    `- The text-only ablation keeps at most ${textBudget(r)} tokens of rendered history and tabular text: the tiny decoder has 256 positions, so the text is cut to that budget (the oldest events go first), while the soft-token runs pass every kept record as one position. Its row may see less of a user than the others.`,
+    r.recipe && r.recipe['model.finetune'] === 'full'
+      ? `- The model is the ${r.params.preset} preset trained **from random init** (every decoder weight${r.recipe['model.train_encoder'] ? ' and the encoder' : ''} learns), for a few hundred steps. The paper fine-tunes a pretrained Qwen2.5-0.5B with a pretrained gte-base encoder (LoRA) on 200 million samples. The magnitudes here are not comparable with the paper\'s, and claims that rest on pretrained language understanding (a written instruction carrying meaning) cannot be expected to hold.`
+      : '- The model is the tiny preset with a **random-init, frozen** decoder and encoder: only LoRA, the adapters and the special-token rows learn, for a few hundred steps. The paper fine-tunes a pretrained Qwen2.5-0.5B with a pretrained gte-base encoder on 200 million samples. The magnitudes here are not comparable with the paper\'s, and claims that rest on pretrained language understanding (a written instruction carrying meaning) cannot be expected to hold.',
+    ...(r.runs.some((run) => run.key === 'text_only') ? [`- The text-only ablation keeps at most ${textBudget(r)} tokens of rendered history and tabular text: the tiny decoder has 256 positions, so the text is cut to that budget (the oldest events go first), while the soft-token runs pass every kept record as one position. Its row may see less of a user than the others.`] : []),
     '- The data are synthetic users from `instructue synth`; labels come from latent traits and an unseen future window (docs/data-format.md), so no score can approach 100 %.',
     '- The bag-of-events baseline sees the raw counts with a one-hot tabular encoding and no capacity limit beyond L2; on synthetic data built from such counts it is a strong reference, as the paper\'s classic baselines are on theirs.',
     '',

@@ -1,8 +1,9 @@
 /**
  * @module eval/report/plan
  * What `instructue report` runs: its size parameters (full and quick), the training runs of the
- * tiny preset it needs (the full model and one per Table 3 ablation, each a set of config
- * overrides), and the rows of the two tables.
+ * preset it needs (the full model, once more with a second seed, and one per Table 3 ablation,
+ * each a set of config overrides), and the rows of the two tables (the second seed's rows only
+ * when `seed2` is set).
  */
 import { TUNE_DEFAULTS } from '../instruction-tuning.js';
 
@@ -34,12 +35,23 @@ export interface ReportParams {
   batch: number;
   /** Bootstrap replicates behind each probe's standard errors (absent in older results: 1000). */
   bootstrap?: number;
+  /** Training preset, configs/<preset>.json (absent in older results: tiny). */
+  preset?: string;
+  /** A second seed of the weights and the batch order for the main rows (absent: one seed). */
+  seed2?: number;
+  /** Held-out users of the training population for shortcut-free retrieval (absent: none). */
+  retrievalUsers?: number;
+  /** Records per retrieval batch (candidates per query). */
+  retrievalBatch?: number;
+  /** Train and probe the Table 3 ablations (absent in older results: true). */
+  ablations?: boolean;
 }
 
 export const REPORT_DEFAULTS: ReportParams = {
-  users: 1000, evalUsers: 2000, tuneUsers: 600, steps: 300, globalBatch: 8, seed: 1234,
+  users: 2000, evalUsers: 2000, tuneUsers: 600, steps: 300, globalBatch: 64, seed: 1234,
   shots: 32, tuneSteps: TUNE_DEFAULTS.steps, tuneLr: TUNE_DEFAULTS.lr, heldOutUsers: 400,
   figureUsers: 500, figureIterations: 1000, figureScenario: 'purchasing_power', batch: 32, bootstrap: 1000,
+  preset: 'small', seed2: 1235, retrievalUsers: 300, retrievalBatch: 16,
 };
 
 /** Tiny sizes for tests: every stage runs, in seconds. */
@@ -47,6 +59,7 @@ export const QUICK_PARAMS: ReportParams = {
   users: 40, evalUsers: 100, tuneUsers: 60, steps: 2, globalBatch: 8, seed: 7,
   shots: 4, tuneSteps: 2, tuneLr: TUNE_DEFAULTS.lr, heldOutUsers: 30,
   figureUsers: 24, figureIterations: 50, figureScenario: 'purchasing_power', batch: 32, bootstrap: 200,
+  preset: 'small', seed2: 8, retrievalUsers: 24, retrievalBatch: 4,
 };
 
 /** One training run of the report: the tiny preset plus these config overrides. */
@@ -73,10 +86,12 @@ export const RUNS: RunPlan[] = [
 
 /** Table 2 rows: the baselines, then InstructUE's three inference modes. */
 export const MAIN_ROWS = [
-  { key: 'untrained', label: 'Untrained tiny backbone, <USER> (random init)' },
+  { key: 'untrained', label: 'Untrained backbone, <USER> (random init)' },
+  { key: 'untrained_seed2', label: 'Untrained backbone, second seed' },
   { key: 'encoder_mean', label: 'Mean-pooled frozen encoder vectors + tabular' },
   { key: 'bag_of_events', label: 'Logistic regression on bag-of-events + numeric fields + tabular' },
   { key: 'universal', label: 'InstructUE universal' },
+  { key: 'universal_seed2', label: 'InstructUE universal, second seed' },
   { key: 'manual', label: 'InstructUE instruction-manual' },
   { key: 'tuned', label: 'InstructUE instruction-tuned' },
 ] as const;

@@ -6,6 +6,7 @@
  * their types from here, never the other way round.
  */
 import type { ProbeResult } from '../probe.js';
+import type { RetrievalResult } from '../retrieval.js';
 import type { ReportParams } from './plan.js';
 
 export interface Score {
@@ -49,6 +50,13 @@ export interface RunSummary {
   lossCl: [number, number] | null;
 }
 
+/** Shortcut-free retrieval of one model on the held-out training-population users. */
+export interface RetrievalRow {
+  key: string;
+  label: string;
+  result: RetrievalResult;
+}
+
 /** Instruction tuning of one scenario. */
 export interface TuningSummary {
   scenario: string;
@@ -76,6 +84,10 @@ export interface ReportResult {
   claims: ClaimResult[];
   /** Path of the figure relative to the results file's folder, or null when none was drawn. */
   figure: string | null;
+  /** Retrieval of the untrained and trained models (absent in older results, or without retrievalUsers). */
+  retrieval?: RetrievalRow[];
+  /** The preset's recipe keys as run (absent in older results: the tiny preset). */
+  recipe?: Record<string, unknown>;
 }
 
 /** Keys `report --check` ignores: they legitimately differ between identical reruns. */

@@ -3,10 +3,12 @@
  * `instructue report` end to end, top to bottom (the paper's Tables 2–3 protocol on synthetic
  * users):
  * 1. data: training users, the probe population, a separate labelled tuning pool;
- * 2. training: the tiny preset, full model and the six Table 3 ablations, same seed and size;
- * 3. Table 2: baselines (untrained backbone, mean-pooled encoder, bag-of-events), then
- *    InstructUE universal, with each scenario's written instruction, and with instruction vectors
- *    tuned on shots from the tuning pool;
+ * 2. training: the preset (params.preset), full model, the full model again with a second
+ *    seed, and the six Table 3 ablations, same size;
+ * 3. Table 2: baselines (untrained backbone, for both seeds; mean-pooled encoder; bag-of-events),
+ *    then InstructUE universal (both seeds), with each scenario's written instruction, and with
+ *    instruction vectors tuned on shots from the tuning pool; shortcut-free retrieval
+ *    (src/eval/retrieval.ts) of the untrained and trained models on held-out users;
  * 4. Table 3: the universal embedding of every ablation run;
  * 5. the paper's claims checked on those numbers, and one Fig. 5-style picture.
  * Every probe is the linear probe of src/eval/probe.ts (50/50 split by user-id hash), with
@@ -35,12 +37,13 @@ import { instructionFigure } from '../figure.js';
 import { compareOnUsers, tuneScenario } from '../instruction-tuning.js';
 import { readLabelled, sampleByUserHash } from '../labelled-samples.js';
 import { runProbe, type ProbeOptions, type ProbeResult } from '../probe.js';
+import { retrievalScores } from '../retrieval.js';
 import { DEFAULT_REPLICATES } from '../bootstrap.js';
 import { bagOfEventsProbe, encoderMeanFeatures } from './baselines.js';
 import { checkClaims } from './claims.js';
 import { prepareReportData } from './data.js';
 import { MAIN_ROWS, RUNS, type MainRowKey, type ReportParams } from './plan.js';
-import { rowFromProbes, type ReportResult, type RunSummary, type TableRow, type TuningSummary } from './result.js';
+import { rowFromProbes, type ReportResult, type RetrievalRow, type RunSummary, type TableRow, type TuningSummary } from './result.js';
 import { runConfig, trainRun, type TrainHooks } from './train-runs.js';
 import { reportVersions } from './versions.js';
 
@@ -65,6 +68,17 @@ async function probeModel(model: InstructUE, samples: Sample[], labels: Record<s
   return runProbe(e.embeddings, e.n, e.d, e.userIds, Object.fromEntries(scenarios.map((s) => [s, labels[s]!])), probe);
 }
 
+/** The recipe keys of the preset as run, for the setup line (what makes a from-scratch run learn or not). */
+function recipeOf(preset: string, c: ReturnType<typeof runConfig>): Record<string, unknown> {
+  return {
+    preset, 'model.finetune': c.model.finetune, 'model.train_encoder': c.model.train_encoder, 'model.init_std': c.model.init_std,
+    'model.residual_init': c.model.residual_init, 'model.pooling': c.model.pooling, 'model.lm_start': c.model.lm_start, 'data.batching': c.data.batching,
+    'train.lr': c.train.lr, 'train.tau': c.train.tau, 'train.center': c.train.center, 'train.drop_duplicate_answers': c.train.drop_duplicate_answers,
+    'train.mask': c.train.mask, 'train.margin': c.train.margin, 'train.mask_warmup_steps': c.train.mask_warmup_steps, 'train.negatives': c.train.negatives,
+    'train.neg_user_user': c.train.neg_user_user, 'train.neg_answer_answer': c.train.neg_answer_answer, 'train.alpha_lm': c.train.alpha_lm, 'train.micro_batch': c.train.micro_batch,
+  };
+}
+
 export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
   const started = performance.now();
   const p = opts.params;
@@ -84,8 +98,11 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
   const trainOpts = { data, params: p, runsDir: join(opts.workDir, 'runs'), backend: opts.backend, log: opts.log, hooks: opts.trainHooks ?? {} };
   const runDirs = new Map<string, string>();
   const runs: RunSummary[] = [];
-  for (const [i, plan] of RUNS.entries()) {
-    say(`report: [${i + 1}/${RUNS.length}] training ${plan.key} (${p.steps} steps${Object.keys(plan.overrides).length ? `, ${JSON.stringify(plan.overrides)}` : ''})`);
+  const seed2 = p.seed2 === undefined ? null : { key: 'full_seed2', label: 'InstructUE (ours), second seed', overrides: { seed: p.seed2 } };
+  const ablations = p.ablations === false ? [] : RUNS.slice(1);
+  const plans = [RUNS[0]!, ...(seed2 ? [seed2] : []), ...ablations];
+  for (const [i, plan] of plans.entries()) {
+    say(`report: [${i + 1}/${plans.length}] training ${plan.key} (${p.steps} steps${Object.keys(plan.overrides).length ? `, ${JSON.stringify(plan.overrides)}` : ''})`);
     const { dir, summary } = await trainRun(plan, trainOpts);
     runDirs.set(plan.key, dir);
     runs.push(summary);
@@ -96,17 +113,44 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
   const row = (key: MainRowKey, probes: ProbeResult[]) => main.set(key, rowFromProbes(key, MAIN_ROWS.find((r) => r.key === key)!.label, probes, scenarios));
   await selectBackend(opts.backend, opts.log);
   say('report: baselines (untrained backbone, mean-pooled encoder, bag-of-events)');
+  const heldOut: Sample[] = [];
+  if (data.heldout) for await (const s of readSamples(data.heldout, { onInvalid: 'fail' })) heldOut.push(s);
+  const retrieval: RetrievalRow[] = [];
+  const retrievalOf = (key: string, label: string, model: InstructUE, context: ReturnType<typeof encodeContextOf>, config: typeof baseConfig) => {
+    if (heldOut.length === 0) return;
+    say(`report: retrieval of ${key} on ${heldOut.length} held-out records`);
+    const result = retrievalScores(model, heldOut, { context, batch: p.retrievalBatch ?? 16, tau: config.train.tau, seed: p.seed, center: config.train.center, embedBatch: p.batch });
+    retrieval.push({ key, label, result });
+  };
   const baseConfig = runConfig(RUNS[0]!, trainOpts);
-  const untrained = await buildRunModel(baseConfig, schema, opts.log);
-  try {
-    const context = encodeContextOf(baseConfig, untrained, schema);
-    row('untrained', [await probeModel(untrained.model, evalSamples, labels, scenarios, { context, batch: p.batch }, probeOpts)]);
-    const { features, width } = encoderMeanFeatures(untrained.model, evalSamples, context, p.batch);
-    row('encoder_mean', [runProbe(features, evalSamples.length, width, evalSamples.map((s) => s.record.user_id), labels, probeOpts)]);
-  } finally {
-    untrained.model.dispose();
+  const untrainedSeeds = seed2 ? [['untrained', RUNS[0]!], ['untrained_seed2', seed2]] as const : [['untrained', RUNS[0]!]] as const;
+  for (const [key, plan] of untrainedSeeds) {
+    const config = runConfig(plan, trainOpts);
+    const untrained = await buildRunModel(config, schema, opts.log);
+    try {
+      const context = encodeContextOf(config, untrained, schema);
+      row(key, [await probeModel(untrained.model, evalSamples, labels, scenarios, { context, batch: p.batch }, probeOpts)]);
+      retrievalOf(key, MAIN_ROWS.find((r) => r.key === key)!.label, untrained.model, context, config);
+      if (key === 'untrained') {
+        const { features, width } = encoderMeanFeatures(untrained.model, evalSamples, context, p.batch);
+        row('encoder_mean', [runProbe(features, evalSamples.length, width, evalSamples.map((s) => s.record.user_id), labels, probeOpts)]);
+      }
+    } finally {
+      untrained.model.dispose();
+    }
   }
   row('bag_of_events', [bagOfEventsProbe(evalSamples, labels, schema, probeOpts)]);
+  if (seed2) {
+    const trained = await loadTrainedModel({ run: runDirs.get(seed2.key)!, log: opts.log, backend: opts.backend });
+    try {
+      const context = encodeContextOf(trained.config, trained.built, trained.tabularSchema);
+      say('report: InstructUE universal, second seed');
+      row('universal_seed2', [await probeModel(trained.built.model, evalSamples, labels, scenarios, { context, batch: p.batch, instruction: null }, probeOpts)]);
+      retrievalOf('universal_seed2', MAIN_ROWS.find((r) => r.key === 'universal_seed2')!.label, trained.built.model, context, trained.config);
+    } finally {
+      trained.built.model.dispose();
+    }
+  }
 
   const full = await loadTrainedModel({ run: runDirs.get('full')!, log: opts.log, backend: opts.backend });
   const tuning: TuningSummary[] = [];
@@ -124,6 +168,7 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
     const probeFile = (e: EmbeddingsFile, names: readonly string[]) => runProbe(e.embeddings, e.n, e.d, e.userIds, Object.fromEntries(names.map((s) => [s, labels[s]!])), probeOpts);
     universalProbe = probeFile(universalE!, scenarios);
     row('universal', [universalProbe]);
+    retrievalOf('universal', MAIN_ROWS.find((r) => r.key === 'universal')!.label, model, context, full.config);
     for (const [i, scenario] of scenarios.entries()) {
       const written = SCENARIO_INSTRUCTIONS[scenario as ScenarioName];
       say(`report: ${scenario}: tuning ${p.tuneSteps} steps on ${p.shots} shots per class`);
@@ -151,7 +196,7 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
 
   // 4. Table 3: the full model is the universal row; each ablation its own run's universal embedding.
   const ablation: TableRow[] = [];
-  for (const plan of RUNS.slice(1)) {
+  for (const plan of ablations) {
     say(`report: ablation ${plan.key}`);
     const trained = await loadTrainedModel({ run: runDirs.get(plan.key)!, log: opts.log, backend: opts.backend });
     try {
@@ -161,10 +206,10 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
       trained.built.model.dispose();
     }
   }
-  ablation.push({ ...main.get('universal')!, key: RUNS[0]!.key, label: RUNS[0]!.label });
+  if (ablations.length > 0) ablation.push({ ...main.get('universal')!, key: RUNS[0]!.key, label: RUNS[0]!.label });
 
   // 5. claims
-  const mainRows = MAIN_ROWS.map((r) => main.get(r.key)!);
+  const mainRows = MAIN_ROWS.filter((r) => main.has(r.key)).map((r) => main.get(r.key)!);
   const claims = checkClaims([...mainRows, ...ablation], scenarios);
   return {
     format: 'instructue-report/2',
@@ -179,5 +224,7 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
     tuning,
     claims,
     figure: opts.figure?.link ?? null,
+    ...(retrieval.length > 0 ? { retrieval: MAIN_ROWS.flatMap((r) => retrieval.filter((x) => x.key === r.key)) } : {}),
+    recipe: recipeOf(p.preset ?? 'tiny', baseConfig),
   };
 }

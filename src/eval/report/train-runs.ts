@@ -1,6 +1,6 @@
 /**
  * @module eval/report/train-runs
- * Trains the report's runs with the single-process trainer: the tiny preset with the report's
+ * Trains the report's runs with the single-process trainer: the report's preset with its
  * size, seed and backend, plus each run's ablation overrides. Every run starts from scratch in
  * its own folder, so nothing carries over between reruns.
  */
@@ -16,8 +16,10 @@ import type { ReportData } from './data.js';
 import type { ReportParams, RunPlan } from './plan.js';
 import type { RunSummary } from './result.js';
 
-/** The tiny preset in this checkout (dist/src/eval/report → repo root). */
-export const TINY_PRESET = fileURLToPath(new URL('../../../../configs/tiny.json', import.meta.url));
+/** configs/<name>.json in this checkout, dist/src/eval/report → repo root (results written before presets were recorded: tiny). */
+export function presetPath(name: string | undefined): string {
+  return fileURLToPath(new URL(`../../../../configs/${name ?? 'tiny'}.json`, import.meta.url));
+}
 
 export interface TrainRunOptions {
   data: ReportData;
@@ -34,7 +36,7 @@ export type TrainHooks = Pick<LocalTrainOptions, 'onStart' | 'onStep'>;
 /** The config of one run (exported for tests and for the report's record of overrides). */
 export function runConfig(plan: RunPlan, opts: TrainRunOptions) {
   return loadConfig({
-    file: TINY_PRESET,
+    file: presetPath(opts.params.preset),
     env: {},
     overrides: {
       name: `report-${plan.key}`, backend: opts.backend, seed: opts.params.seed,
