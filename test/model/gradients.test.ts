@@ -74,17 +74,7 @@ describe('gradients', () => {
           // The entry with the largest gradient (a small one would be all rounding noise).
           let index = 0;
           for (let i = 1; i < g.length; i++) if (Math.abs(g[i]!) > Math.abs(g[index]!)) index = i;
-          const variable = model.store.variable(name);
-          const original = variable.dataSync().slice() as Float32Array;
-          const h = 1e-2;
-          const at = (delta: number) => {
-            const values = original.slice();
-            values[index] = values[index]! + delta;
-            tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
-            return tf.tidy(() => f().dataSync()[0]!);
-          };
-          const numeric = (at(h) - at(-h)) / (2 * h);
-          tf.tidy(() => variable.assign(tf.tensor(original, variable.shape)));
+          const numeric = numericGrad(model, f, name, index, 1e-2);
           const relative = Math.abs(numeric - g[index]!) / Math.max(Math.abs(numeric), Math.abs(g[index]!));
           assert.ok(relative < 1e-2, `${name}[${index}]: autodiff ${g[index]} vs numeric ${numeric} (relative ${relative})`);
           checked.push(name);
