@@ -9,6 +9,7 @@
  * of b all 1) fold into one GEMM of batch·m rows; otherwise there is one GEMM per output batch.
  */
 import { tf } from '../tf.js';
+import { batchMatMulDims } from '../matmul-dims.js';
 import type { Blas } from './openblas.js';
 
 /** The parts of tfjs-backend-wasm's BackendWasm that the kernel uses. */
@@ -36,19 +37,6 @@ function broadcastStrides(shape: number[]): number[] {
     stride *= shape[i]!;
   }
   return strides;
-}
-
-/** The broadcast of two leading shapes (tfjs/numpy rules); throws like tfjs on a mismatch. */
-function broadcastShape(a: number[], b: number[]): number[] {
-  const rank = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const x = a[a.length - rank + i] ?? 1;
-    const y = b[b.length - rank + i] ?? 1;
-    if (x !== y && x !== 1 && y !== 1) throw new Error(`Operands could not be broadcast together with shapes ${a} and ${b}.`);
-    out.push(x === 1 ? y : x);
-  }
-  return out;
 }
 
 /**
@@ -81,18 +69,9 @@ export function blasBatchMatMul(blas: Blas, budget: ThreadBudget): (args: Args) 
     const b = inputs.b!;
     const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
     if (a.dtype !== 'float32' || b.dtype !== 'float32') throw new Error('BatchMatMul for non non-float32 tensors not yet supported.');
-    const ra = a.shape.length;
-    const rb = b.shape.length;
-    const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
-    const k = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
-    const kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
-    const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
-    if (k !== kb) {
-      throw new Error(`Error in matMul: inner shapes (${k}) and (${kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
-    }
+    const { m, k, n, batchShape: lead } = batchMatMulDims(a.shape, b.shape, transposeA, transposeB);
     const leadA = a.shape.slice(0, -2);
     const leadB = b.shape.slice(0, -2);
-    const lead = broadcastShape(leadA, leadB);
     const out = backend.makeOutput([...lead, m, n], 'float32');
     const batches = size(lead);
     if (batches === 0 || m === 0 || n === 0) return out;

@@ -15,6 +15,7 @@
  * [1,3]) is first broadcast into a real tensor.
  */
 import { tf } from '../../tf.js';
+import { batchMatMulDims } from '../../matmul-dims.js';
 import type { CudaBackend } from '../backend.js';
 import type { GemmCall } from '../driver.js';
 import type { CudaKernel, KernelFamily } from './common.js';
@@ -45,14 +46,7 @@ export function gemmCall(p: { m: number; n: number; k: number; transposeA: boole
 
 function batchMatMul(backend: CudaBackend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo {
   if (a.dtype !== 'float32' || b.dtype !== 'float32') throw new Error(`BatchMatMul on the cuda backend is float32 only (got ${a.dtype} × ${b.dtype})`);
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
-  const kA = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
-  const kB = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
-  const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
-  tf.util.assert(kA === kB, () => `Error in matMul: inner shapes (${kA}) and (${kB}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
-  const batchShape = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const { m, k: kA, n, batchShape } = batchMatMulDims(a.shape, b.shape, transposeA, transposeB);
   const batch = tf.util.sizeFromShape(batchShape);
   const out = backend.output([...batchShape, m, n], 'float32');
   if (batch * m * n === 0) return out;
