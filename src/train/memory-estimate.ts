@@ -31,6 +31,8 @@
  * 505 MiB per sample, is 4.7× the activations named above; the rest, 1170 MiB, is 3.3× the
  * weights. Both are rounded up, so the estimate errs on the side of refusing.
  */
+import type { BertDims } from '../model/bert.js';
+import type { Qwen2Dims } from '../model/qwen2.js';
 
 /** Bytes of one float32. */
 const F32 = 4;
@@ -49,26 +51,11 @@ export const BACKWARD_WEIGHT_COPIES = 3.5;
 /** Node + tfjs + wasm runtime of one process. */
 export const PROCESS_OVERHEAD_BYTES = 256 * 2 ** 20;
 
-export interface DecoderShape {
-  hidden: number;
-  layers: number;
-  heads: number;
-  kvHeads: number;
-  headSize: number;
-  intermediate: number;
-  /** Embedding rows (tied with the LM head). */
-  vocab: number;
-}
+/** The decoder dimensions the estimate reads (`vocab`: embedding rows, tied with the LM head). */
+export type DecoderShape = Pick<Qwen2Dims, 'hidden' | 'layers' | 'heads' | 'kvHeads' | 'headSize' | 'intermediate' | 'vocab'>;
 
-export interface EncoderShape {
-  hidden: number;
-  layers: number;
-  heads: number;
-  intermediate: number;
-  vocab: number;
-  maxPositions: number;
-  typeVocab: number;
-}
+/** The encoder dimensions the estimate reads. */
+export type EncoderShape = Omit<BertDims, 'layerNormEps'>;
 
 export interface ModelShape {
   decoder: DecoderShape;
