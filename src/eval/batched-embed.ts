@@ -27,7 +27,7 @@
 import { tf, type Tensor } from '../backend/tf.js';
 import { encodeSample, type EncodeContext } from '../data/collate.js';
 import { SOURCE_NAMES, type EncodedSample, type Sample } from '../data/types.js';
-import { ConfigError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { EncoderTokenizer } from '../tokenizers/tokenizer.js';
 import type { InstructUE, PreparedBatch } from '../model/instructue.js';
 import { layoutAnswers, layoutPrompts } from '../model/layout.js';
@@ -231,9 +231,7 @@ function preparedBatch(model: InstructUE, samples: EncodedSample[], unique_UC: T
     useTabular: o.useTabular, textOnly: o.textOnly, tabularFeatures: o.tabularFeatures, instructionVectors: k,
     withAnswer: false, eosId: o.eosId, padId: o.padId,
   });
-  if (prompt.length > model.decoder.dims.maxPositions) {
-    throw new ConfigError(`a sequence of ${prompt.length} positions exceeds model.decoder.max_positions (${model.decoder.dims.maxPositions}): raise it, or lower data.max_records_per_source / max_instruction_tokens / max_text_tokens`);
-  }
+  model.checkPositions(prompt.length, false);
   const records_NC = unique_UC && prompt.records.length > 0 ? tf.gather(unique_UC, tf.tensor1d(Int32Array.from(prompt.records, (r) => rowOf.get(r)!), 'int32')) : null;
   return {
     samples, prompt, full: null, answers: layoutAnswers(samples, o.padId), records_NC, tabular_BFY, instructionVectors: k,

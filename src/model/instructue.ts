@@ -113,9 +113,7 @@ export class InstructUE {
     const prompt = layoutPrompts(samples, layoutOpts);
     const full = opts.withAnswer ? layoutPrompts(samples, { ...layoutOpts, withAnswer: true }) : null;
     const longest = (full ?? prompt).length;
-    if (longest > this.decoder.dims.maxPositions) {
-      throw new ConfigError(`a sequence of ${longest} positions exceeds model.decoder.max_positions (${this.decoder.dims.maxPositions}): raise it, or lower data.max_records_per_source / max_instruction_tokens / max_answer_tokens / max_text_tokens`);
-    }
+    this.checkPositions(longest, true); // names every length key, answers included, as training needs
     const records_NC = this.encoder && !o.trainEncoder && prompt.records.length > 0 ? tf.keep(this.encoder.encode(prompt.records, o.encoderPadId)) : null;
     let tabular_BFY: Tensor | null = null;
     if (o.useTabular && !o.textOnly) {
@@ -127,6 +125,13 @@ export class InstructUE {
       samples, prompt, full, answers: layoutAnswers(samples, o.padId), records_NC, tabular_BFY, instructionVectors: k,
       dispose: () => tf.dispose([records_NC, tabular_BFY].filter((t): t is Tensor => t !== null)),
     };
+  }
+
+  /** Refuses a sequence of `longest` positions that the decoder cannot place, naming the keys that shorten it. */
+  checkPositions(longest: number, namingAnswers: boolean): void {
+    if (longest <= this.decoder.dims.maxPositions) return;
+    const keys = namingAnswers ? 'max_instruction_tokens / max_answer_tokens / max_text_tokens' : 'max_instruction_tokens / max_text_tokens';
+    throw new ConfigError(`a sequence of ${longest} positions exceeds model.decoder.max_positions (${this.decoder.dims.maxPositions}): raise it, or lower data.max_records_per_source / ${keys}`);
   }
 
   /** Step 2: the trainable soft-pool rows [P, D] in layout order. */
@@ -221,9 +226,7 @@ export class InstructUE {
       const k = v.instruction_kD?.shape[0] ?? 0;
       const layout = layoutContinuations(v.samples, { instructionPrefixIds: o.instructionPrefixIds, instructionVectors: k, padId: o.padId });
       const longest = Math.max(...Array.from(lengths, (p, b) => p + layout.embedPos[b]! + 1));
-      if (longest > this.decoder.dims.maxPositions) {
-        throw new ConfigError(`a sequence of ${longest} positions exceeds model.decoder.max_positions (${this.decoder.dims.maxPositions}): raise it, or lower data.max_records_per_source / max_instruction_tokens / max_text_tokens`);
-      }
+      this.checkPositions(longest, false);
       const pool_PD = k > 0 ? tf.concat([this.special_SD, v.instruction_kD!], 0) : this.special_SD;
       return this.pick(this.decoder.extend(this.decoderInputs(layout, pool_PD), layout.mask, cache), layout);
     });
