@@ -26,6 +26,7 @@ import { createLogger } from '../../src/log.js';
 import { encodeMessage } from '../../src/protocol/codec.js';
 import type { WorkerEvent } from '../../src/protocol/messages.js';
 import { readJsonLines } from '../../src/train/run-dir.js';
+import { childrenOf } from '../helpers/processes.js';
 import { rawNats, type RawNats } from '../helpers/raw-nats.js';
 import { synthData, type SynthData } from '../helpers/synth-data.js';
 
@@ -43,18 +44,8 @@ function environOf(pid: number): Record<string, string> {
   return out;
 }
 
-/** Children of `pid` whose command is `name` (the launcher's nats-server). */
-function childrenNamed(pid: number, name: string): number[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(fields[1]) === pid && stat.includes(`(${name})`);
-    } catch {
-      return false;
-    }
-  });
-}
+/** Running children of `pid` whose command is `name` (the launcher's nats-server). */
+const childrenNamed = (pid: number, name: string): number[] => childrenOf(pid).filter((c) => c.command === name).map((c) => c.pid);
 
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
