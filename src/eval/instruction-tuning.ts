@@ -34,6 +34,8 @@ export interface TuneOptions {
   lr: number;
   /** Temperature of Eq. 6. */
   tau: number;
+  /** Eq. 6 on batch-centred embeddings (pass the model's `train.center`). */
+  center?: boolean;
   /** Called after each step with (step, loss before the step). */
   onStep?: (step: number, loss: number) => void;
 }
@@ -89,12 +91,12 @@ export function drawShots(labelled: LabelledSample[], shots: number, seed: numbe
  * instruction vectors, or with none (the samples' own instruction text). Embeddings are computed
  * in batches of `batch` (the loss itself needs them all at once).
  */
-export function prototypeLossOf(model: InstructUE, encoded: EncodedSample[], labels: Int32Array, tokens: InstructionTokens | null, tau: number, batch = 32): number {
+export function prototypeLossOf(model: InstructUE, encoded: EncodedSample[], labels: Int32Array, tokens: InstructionTokens | null, tau: number, center = false, batch = 32): number {
   const instruction_kD = tokens ? instructionTensor(model, tokens) : null;
   try {
     const user = new Float32Array(encoded.length * model.hidden);
     for (let i = 0; i < encoded.length; i += batch) user.set(embedEncoded(model, encoded.slice(i, i + batch), instruction_kD), i * model.hidden);
-    return tf.tidy(() => prototypeLoss(tf.tensor2d(user, [encoded.length, model.hidden]), labels, 2, tau).dataSync()[0]!);
+    return tf.tidy(() => prototypeLoss(tf.tensor2d(user, [encoded.length, model.hidden]), labels, 2, tau, center).dataSync()[0]!);
   } finally {
     instruction_kD?.dispose();
   }
@@ -110,7 +112,7 @@ export function tuneInstruction(model: InstructUE, shots: EncodedSample[], label
   const batch = model.prepare(shots, { withAnswer: false, instructionVectors: init.k });
   const losses: number[] = [];
   try {
-    const objective = () => prototypeLoss(model.userForward(batch, { withAnswer: false, instruction_kD }).user_BD, labels, 2, opts.tau);
+    const objective = () => prototypeLoss(model.userForward(batch, { withAnswer: false, instruction_kD }).user_BD, labels, 2, opts.tau, opts.center);
     for (let step = 1; step <= opts.steps; step++) {
       const { value, grads } = tf.variableGrads(objective, [instruction_kD]);
       const loss = value.dataSync()[0]!;
@@ -162,10 +164,10 @@ export function tuneScenario(model: InstructUE, labelled: LabelledSample[], opts
 }
 
 /** Eq. 6 on `users` embedded with the written instruction vs with the tuned vectors (same users, same prototypes rule). */
-export function compareOnUsers(model: InstructUE, context: EncodeContext, users: LabelledSample[], manualInstruction: string, tuned: InstructionTokens, tau: number): { manual: number; tuned: number } {
+export function compareOnUsers(model: InstructUE, context: EncodeContext, users: LabelledSample[], manualInstruction: string, tuned: InstructionTokens, tau: number, center = false): { manual: number; tuned: number } {
   const labels = labelsOf(users);
   return {
-    manual: prototypeLossOf(model, users.map((u) => encodeSample(withInstruction(u.sample, manualInstruction), context)), labels, null, tau),
-    tuned: prototypeLossOf(model, users.map((u) => encodeSample(withInstruction(u.sample, null), context)), labels, tuned, tau),
+    manual: prototypeLossOf(model, users.map((u) => encodeSample(withInstruction(u.sample, manualInstruction), context)), labels, null, tau, center),
+    tuned: prototypeLossOf(model, users.map((u) => encodeSample(withInstruction(u.sample, null), context)), labels, tuned, tau, center),
   };
 }

@@ -197,11 +197,15 @@ export async function contrastiveValueAndGrads(user_BD: Tensor, answer_BD: Tenso
 /**
  * Prototype loss (Eq. 6): p_k = mean of the user embeddings of class k in the batch,
  * L_pt = −(1/B) Σ_i log softmax_k(cos(u_i, p_k)/τ)[l_i]. Prototypes are differentiable (they
- * are computed inside the closure), as in the paper's formulation.
+ * are computed inside the closure), as in the paper's formulation. With `center`, the batch's
+ * mean embedding is subtracted first (as `train.center` does for Eq. 2): the states of a
+ * from-scratch model share one large direction, and raw cosines to both prototypes are then
+ * all ≈ 1, which leaves the loss at ln 2 with almost no gradient.
  */
-export function prototypeLoss(user_BD: Tensor, labels: Int32Array, classes: number, tau: number): tf.Scalar {
+export function prototypeLoss(user_BD: Tensor, labels: Int32Array, classes: number, tau: number, center = false): tf.Scalar {
   return tf.tidy(() => {
     const b = user_BD.shape[0]!;
+    if (center) user_BD = tf.sub(user_BD, tf.mean(user_BD, 0, true));
     const counts = new Float32Array(classes);
     labels.forEach((l) => counts[l]!++);
     const assign = new Float32Array(classes * b);

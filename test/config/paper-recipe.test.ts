@@ -29,7 +29,7 @@ describe('quality options keep the paper recipe by default', () => {
   }
   it('small: the from-scratch recipe (docs/quality.md)', () => {
     assert.deepEqual(recipe('small'), {
-      ...PAPER, finetune: 'full', train_encoder: true, residual_init: 'depth_scaled', lm_start: 'answer', batching: 'by_instruction', mask: 'relative', mask_warmup_steps: 50,
+      ...PAPER, finetune: 'full', train_encoder: true, residual_init: 'depth_scaled', batching: 'by_instruction', mask: 'relative', mask_warmup_steps: 50,
       center: true, drop_duplicate_answers: true, neg_user_user: false, neg_answer_answer: false,
     });
   });

@@ -203,4 +203,15 @@ describe('prototype loss (Eq. 6), hand-computed', () => {
     assert.ok(Math.abs(value.dataSync()[0]! - (-1 + lse(1, 0))) < 1e-6);
     tf.dispose([u, value]);
   });
+  it('with center, subtracts the batch mean first (a shared offset no longer hides the classes)', () => {
+    // (1,0), (1,0), (0,1) plus a shared offset (50, 50): raw cosines are all ≈ 1, so the loss is
+    // ≈ ln 2. Centred, the rows are (1/3,−1/3) ×2 and (−2/3,2/3); p0 = (1/3,−1/3), p1 = (−2/3,2/3):
+    // every row has cosine +1 with its own prototype and −1 with the other; τ = 1.
+    const u = tf.tensor2d([[51, 50], [51, 50], [50, 51]]);
+    const raw = prototypeLoss(u, Int32Array.of(0, 0, 1), 2, 1);
+    const centred = prototypeLoss(u, Int32Array.of(0, 0, 1), 2, 1, true);
+    assert.ok(Math.abs(raw.dataSync()[0]! - Math.LN2) < 1e-3, `raw ${raw.dataSync()[0]}`);
+    assert.ok(Math.abs(centred.dataSync()[0]! - (-1 + lse(1, -1))) < 1e-5, `centred ${centred.dataSync()[0]}`);
+    tf.dispose([u, raw, centred]);
+  });
 });

@@ -86,9 +86,10 @@ const command: Command = {
       const seed = intFlag(values.seed, 'seed', TUNE_DEFAULTS.seed)!;
       const tau = numberFlag(values.tau, 'tau', trained.config.train.tau)!;
       const lr = numberFlag(values.lr, 'lr', TUNE_DEFAULTS.lr)!;
+      const center = trained.config.train.center;
       const progress = new Progress({ label: `tune ${scenario}`, total: steps });
       const result = tuneScenario(model, labelled, {
-        context, shots, seed, initInstruction, tokens: intFlag(values.tokens, 'tokens'), steps, lr, tau,
+        context, shots, seed, initInstruction, tokens: intFlag(values.tokens, 'tokens'), steps, lr, tau, center,
         onStep: (step, loss) => progress.update(step, { loss }),
       });
       const info: InstructionTuningInfo = {
@@ -97,7 +98,7 @@ const command: Command = {
       };
       await writeInstructionTokens(out, result.tokens, info);
       const heldOutN = intFlag(values['held-out'], 'held-out', 0)!;
-      const heldOut = heldOutN > 0 ? compareOnUsers(model, context, sampleByUserHash(result.heldOut, heldOutN, `held-out/${seed}`), initInstruction, result.tokens, tau) : null;
+      const heldOut = heldOutN > 0 ? compareOnUsers(model, context, sampleByUserHash(result.heldOut, heldOutN, `held-out/${seed}`), initInstruction, result.tokens, tau, center) : null;
       const summary = { out, scenario, tokens: result.tokens.k, shots, steps, split, eligible_users: labelled.length, loss_start: result.losses[0], loss_end: result.losses.at(-1), held_out: heldOut };
       if (values.json) {
         process.stdout.write(`${JSON.stringify(summary)}\n`);
