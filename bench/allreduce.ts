@@ -25,6 +25,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Collectives } from '../src/collectives/collectives.js';
+import { vectorAddKind } from '../src/collectives/vector-add.js';
 import type { WireDtype } from '../src/protocol/messages.js';
 import { startNatsCluster, type NatsClusterHandle } from '../src/transport/nats-server.js';
 import { NatsTransport } from '../src/transport/nats-transport.js';
@@ -225,7 +226,7 @@ async function main(): Promise<void> {
   const log = (line: string) => !flags.json && console.log(line);
   log(`${new Date().toISOString()}; ${machine()}`);
   const k = flags.connections === 'auto' ? 'one per server' : flags.connections;
-  log(`wire ${wire}; frames ${payload} B (chunk ${chunkBytes} B, server max_payload ${maxPayload ?? MiB} B); data connections per rank: ${k}${flags.connections === '0' ? ' (the nats.js control connection)' : ' (NatsWireTransport)'}; ${inPlace ? 'in place' : 'new result array'}; ${warmup} warm-up + ${reps} reps`);
+  log(`wire ${wire}; frames ${payload} B (chunk ${chunkBytes} B, server max_payload ${maxPayload ?? MiB} B); data connections per rank: ${k}${flags.connections === '0' ? ' (the nats.js control connection)' : ' (NatsWireTransport)'}; ${inPlace ? 'in place' : 'new result array'}; fold ${vectorAddKind() === 'blas' ? 'cblas_saxpy' : 'JS loop'}; ${warmup} warm-up + ${reps} reps`);
   const rawBy = new Map<number, Awaited<ReturnType<typeof measureRaw>>>();
   for (const servers of list(flags.servers)) {
     const cluster = await startNatsCluster({ size: servers, ...(maxPayload === undefined ? {} : { maxPayload }) });

@@ -25,6 +25,7 @@ import { chunkValues, readChunkValues } from './chunk-frame.js';
 import type { ChunkHeader } from '../protocol/messages.js';
 import { dataFrame, expectChunk, type MissingStream, type OpEnv, type OpLogic } from './op-logic.js';
 import { FAN_OUT } from './outbox.js';
+import { addInto } from './vector-add.js';
 
 /** A peer's contribution to one chunk of my segment: header and frame (borrowed, or a copy while it waits). */
 interface Contribution {
@@ -188,10 +189,4 @@ export class AllReduceOp implements OpLogic<Float32Array> {
     if (first) target.set(values);
     else addInto(target, values);
   }
-}
-
-/** target[i] += values[i] (float32 result of each sum, exactly as IEEE single precision). */
-function addInto(target: Float32Array, values: Float32Array): void {
-  const n = target.length;
-  for (let i = 0; i < n; i++) target[i] = (target[i] as number) + (values[i] as number);
 }

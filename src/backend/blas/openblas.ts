@@ -60,6 +60,12 @@ export interface Blas {
   address(view: ArrayBufferView): number;
   /** Row-major C[m,n] = op(A)·op(B) (alpha 1, beta 0); lda/ldb/ldc are row strides in elements. */
   sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number): void;
+  /**
+   * y += alpha·x over n float32 values (`cblas_saxpy`, unit strides; koffi passes the typed
+   * arrays' memory, no copy), or null when the library lacks it. With alpha 1 every element is
+   * the IEEE single-precision sum (x·1 is exact, so fused or not, one rounding).
+   */
+  saxpy: ((n: number, alpha: number, x: Float32Array, y: Float32Array) => void) | null;
   /** Sets the library's thread count; false when the library has no such control. */
   setThreads(threads: number): boolean;
   /** The library's current thread count, or null when it cannot say. */
@@ -88,6 +94,7 @@ function bind(path: string): Omit<Blas, 'found' | 'coreFrom'> {
   const lib = ffi.load(path);
   // Throws (and openLibrary tries the next candidate) when the file is no CBLAS.
   const sgemm = lib.func('void cblas_sgemm(int order, int ta, int tb, int m, int n, int k, float alpha, const void *a, int lda, const void *b, int ldb, float beta, void *c, int ldc)') as unknown as SgemmFn;
+  const saxpy = optional<(n: number, alpha: number, x: Float32Array, incx: number, y: Float32Array, incy: number) => void>(lib, 'void cblas_saxpy(int n, float alpha, const void *x, int incx, void *y, int incy)');
   const setThreads = optional<(n: number) => void>(lib, 'void openblas_set_num_threads(int n)');
   const getThreads = optional<() => number>(lib, 'int openblas_get_num_threads()');
   const getConfig = optional<() => string>(lib, 'const char *openblas_get_config()');
@@ -95,6 +102,7 @@ function bind(path: string): Omit<Blas, 'found' | 'coreFrom'> {
   return {
     address: (view) => Number(ffi.address(view)),
     sgemm: (ta, tb, m, n, k, a, lda, b, ldb, c, ldc) => sgemm(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, m, n, k, 1, a, lda, b, ldb, 0, c, ldc),
+    saxpy: saxpy ? (n, alpha, x, y) => saxpy(n, alpha, x, 1, y, 1) : null,
     setThreads: (n) => {
       if (!setThreads) return false;
       setThreads(n);
