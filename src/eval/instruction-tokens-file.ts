@@ -40,6 +40,8 @@ export interface InstructionTuningInfo {
   /** Which labelled users could be shots: the probe's fit half (with this split seed), or all. Absent in older files. */
   split?: 'fit' | 'all';
   splitSeed?: string;
+  /** Early stopping (absent without --validation): its users, interval, the steps it was measured after, its values, and the step kept. */
+  validation?: { users: number; every: number; steps: number[]; losses: number[]; best: number };
 }
 
 /** The sidecar path of an instruction-tokens file. */

@@ -19,6 +19,7 @@ import { AdamW } from '../train/adamw.js';
 import { prototypeLoss } from '../train/losses.js';
 import { Rng } from '../util/rng.js';
 import { embedEncoded, instructionTensor, withInstruction } from './embed.js';
+import { sampleByUserHash } from './labelled-samples.js';
 import type { InstructionTokens } from './instruction-tokens-file.js';
 
 /**
@@ -38,12 +39,26 @@ export interface TuneOptions {
   center?: boolean;
   /** Called after each step with (step, loss before the step). */
   onStep?: (step: number, loss: number) => void;
+  /**
+   * Early stopping: Eq. 6 on these users (never shots, never probed) before the first step and
+   * after every `every` steps; the vectors kept are those of the lowest value (the earliest on a
+   * tie, so the initial vectors when no step helps).
+   */
+  validation?: TuneValidation;
+}
+
+export interface TuneValidation {
+  encoded: EncodedSample[];
+  labels: Int32Array;
+  every: number;
 }
 
 export interface TuneResult {
   tokens: InstructionTokens;
   /** Loss on the shots before each step, then after the last one (steps + 1 values). */
   losses: number[];
+  /** With `validation`: the steps it was measured after (0 = the initial vectors), its values, and the step kept. */
+  validation?: { steps: number[]; losses: number[]; best: number };
 }
 
 /** A labelled sample for one scenario. */
@@ -111,8 +126,23 @@ export function tuneInstruction(model: InstructUE, shots: EncodedSample[], label
   const adam = new AdamW(params.length, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
   const batch = model.prepare(shots, { withAnswer: false, instructionVectors: init.k });
   const losses: number[] = [];
+  const validation = opts.validation ? { steps: [] as number[], losses: [] as number[], best: 0 } : undefined;
+  let kept = params.slice();
+  const validate = (step: number) => {
+    if (!opts.validation || !validation) return;
+    if (!Number.isInteger(opts.validation.every) || opts.validation.every < 1) throw new UsageError(`the validation interval must be a positive integer; got ${opts.validation.every}`);
+    if (step % opts.validation.every !== 0 && step !== opts.steps) return;
+    const loss = prototypeLossOf(model, opts.validation.encoded, opts.validation.labels, { vectors: params, k: init.k, d: init.d }, opts.tau, opts.center);
+    validation.steps.push(step);
+    validation.losses.push(loss);
+    if (loss < Math.min(...validation.losses.slice(0, -1))) {
+      validation.best = step;
+      kept = params.slice();
+    }
+  };
   try {
     const objective = () => prototypeLoss(model.userForward(batch, { withAnswer: false, instruction_kD }).user_BD, labels, 2, opts.tau, opts.center);
+    validate(0);
     for (let step = 1; step <= opts.steps; step++) {
       const { value, grads } = tf.variableGrads(objective, [instruction_kD]);
       const loss = value.dataSync()[0]!;
@@ -122,13 +152,14 @@ export function tuneInstruction(model: InstructUE, shots: EncodedSample[], label
       adam.update(params, grad, opts.lr);
       tf.tidy(() => instruction_kD.assign(tf.tensor2d(params, [init.k, init.d])));
       opts.onStep?.(step, loss);
+      validate(step);
     }
     losses.push(tf.tidy(() => objective().dataSync()[0]!));
   } finally {
     batch.dispose();
     instruction_kD.dispose();
   }
-  return { tokens: { vectors: params, k: init.k, d: init.d }, losses };
+  return { tokens: { vectors: validation ? kept : params, k: init.k, d: init.d }, losses, ...(validation ? { validation } : {}) };
 }
 
 /** What `tuneScenario` needs beyond the optimiser settings. */
@@ -141,26 +172,36 @@ export interface ScenarioTuneOptions extends TuneOptions {
   initInstruction: string;
   /** k (default: the token count of `initInstruction`, so tuning starts exactly at it). */
   tokens?: number;
+  /** Early stopping on this many non-shot users (hash-chosen; 0 or absent: none, the last step's vectors are kept). */
+  validationUsers?: number;
+  /** Steps between validations (default 10). */
+  validationEvery?: number;
 }
 
 export interface ScenarioTuneResult extends TuneResult {
   init: InstructionTokens;
   shotIds: string[];
-  /** The labelled users not used as shots. */
+  /** The labelled users neither used as shots nor for early stopping. */
   heldOut: LabelledSample[];
+  /** The early-stopping users (empty without `validationUsers`). */
+  validationSet: LabelledSample[];
 }
 
 const labelsOf = (l: LabelledSample[]) => Int32Array.from(l, (x) => x.label);
 
 /** Draws the shots, initialises from the written instruction and tunes (the CLI and report entry point). */
 export function tuneScenario(model: InstructUE, labelled: LabelledSample[], opts: ScenarioTuneOptions): ScenarioTuneResult {
-  const { shots, heldOut } = drawShots(labelled, opts.shots, opts.seed);
+  const { shots, heldOut: rest } = drawShots(labelled, opts.shots, opts.seed);
   const ids = opts.context.decoderTokenizer.encode(opts.initInstruction).slice(0, opts.context.maxInstructionTokens);
   const init = instructionVectorsFromIds(model, ids, opts.tokens ?? ids.length);
-  // The vectors replace the instruction text: the shots are laid out as "Instruction: v_1 … v_k <USER>".
-  const encoded = shots.map((s) => encodeSample(withInstruction(s.sample, null), opts.context));
-  const result = tuneInstruction(model, encoded, labelsOf(shots), init, opts);
-  return { ...result, init, shotIds: shots.map((s) => s.sample.record.user_id), heldOut };
+  // The vectors replace the instruction text: users are laid out as "Instruction: v_1 … v_k <USER>".
+  const encode = (users: LabelledSample[]) => users.map((s) => encodeSample(withInstruction(s.sample, null), opts.context));
+  const validationSet = opts.validationUsers ? sampleByUserHash(rest, opts.validationUsers, `validation/${opts.seed}`) : [];
+  const inValidation = new Set(validationSet);
+  const validation = validationSet.length > 0 ? { encoded: encode(validationSet), labels: labelsOf(validationSet), every: opts.validationEvery ?? 10 } : undefined;
+  if (validation && (!validation.labels.includes(0) || !validation.labels.includes(1))) throw new UsageError(`the ${validationSet.length} early-stopping users need both classes; raise the number of validation users`);
+  const result = tuneInstruction(model, encode(shots), labelsOf(shots), init, { ...opts, validation });
+  return { ...result, init, shotIds: shots.map((s) => s.sample.record.user_id), heldOut: rest.filter((u) => !inValidation.has(u)), validationSet };
 }
 
 /** Eq. 6 on `users` embedded with the written instruction vs with the tuned vectors (same users, same prototypes rule). */

@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tf } from '../../src/backend/tf.js';
-import type { EncodeContext } from '../../src/data/collate.js';
+import { encodeSample, type EncodeContext } from '../../src/data/collate.js';
 import { SCENARIO_INSTRUCTIONS } from '../../src/data/synth/scenarios.js';
 import { encodeContextOf } from '../../src/model/encode-context.js';
 import { readInstructionTokens } from '../../src/eval/instruction-tokens-file.js';
-import { compareOnUsers, drawShots, TUNE_DEFAULTS, tuneScenario, type LabelledSample, type ScenarioTuneResult } from '../../src/eval/instruction-tuning.js';
+import { withInstruction } from '../../src/eval/embed.js';
+import { compareOnUsers, drawShots, prototypeLossOf, TUNE_DEFAULTS, tuneInstruction, tuneScenario, type LabelledSample, type ScenarioTuneResult } from '../../src/eval/instruction-tuning.js';
 import { readLabelled } from '../../src/eval/labelled-samples.js';
 import { DEFAULT_SPLIT_SEED, splitByUserHash } from '../../src/eval/probe.js';
 import { silentLogger } from '../../src/log.js';
@@ -77,6 +78,41 @@ describe('instruction tuning', () => {
     assert.deepEqual(model.store.snapshot(), frozen, 'every model parameter is unchanged');
   });
 
+  it('early stopping keeps the vectors of the lowest validation loss, measured on users that are neither shots nor held out', (t) => {
+    const model = trained.built.model;
+    const opts = { context, ...SETTINGS, steps: 12, tau: TAU, initInstruction: WRITTEN, validationUsers: 60, validationEvery: 4 };
+    const stopped = tuneScenario(model, labelled, opts);
+    const v = stopped.validation!;
+    t.diagnostic(`validation Eq. 6 after steps ${v.steps.join(', ')}: ${v.losses.map((l) => l.toFixed(4)).join(', ')}; kept step ${v.best}`);
+    assert.deepEqual(v.steps, [0, 4, 8, 12]);
+    assert.equal(v.best, v.steps[v.losses.indexOf(Math.min(...v.losses))]);
+    assert.equal(stopped.validationSet.length, 60);
+    const ids = (l: LabelledSample[]) => l.map((u) => u.sample.record.user_id);
+    const groups = [stopped.shotIds, ids(stopped.validationSet), ids(stopped.heldOut)];
+    assert.equal(new Set(groups.flat()).size, labelled.length, 'shots, validation and held-out users partition the labelled users');
+    // The kept vectors are those of a run stopped at the best step; each value is Eq. 6 on the validation users.
+    const at = (steps: number) => tuneScenario(model, labelled, { ...opts, steps, validationUsers: 0 }).tokens;
+    assert.deepEqual(stopped.tokens, at(v.best));
+    const encoded = stopped.validationSet.map((u) => encodeSample(withInstruction(u.sample, null), context));
+    const labels = Int32Array.from(stopped.validationSet, (u) => u.label);
+    assert.equal(v.losses.at(-1), prototypeLossOf(model, encoded, labels, at(12), TAU));
+  });
+
+  it('early stopping keeps the initial vectors when every step makes the validation loss worse', () => {
+    const model = trained.built.model;
+    const { shots } = drawShots(labelled, SETTINGS.shots, SETTINGS.seed);
+    const encoded = shots.map((u) => encodeSample(withInstruction(u.sample, null), context));
+    const labels = Int32Array.from(shots, (u) => u.label);
+    const init = tune(0).init;
+    // A negative learning rate climbs Eq. 6 on the shots, which are also the validation users here.
+    const r = tuneInstruction(model, encoded, labels, init, { steps: 6, lr: -SETTINGS.lr, tau: TAU, validation: { encoded, labels, every: 2 } });
+    const v = r.validation!;
+    assert.ok(v.losses.slice(1).every((l) => l > v.losses[0]!), `every step raises the loss: ${v.losses.join(' ')}`);
+    assert.equal(v.best, 0);
+    assert.deepEqual(r.tokens, init);
+    assert.notDeepEqual(tuneInstruction(model, encoded, labels, init, { steps: 6, lr: -SETTINGS.lr, tau: TAU }).tokens, init, 'without validation the last step is kept');
+  });
+
   it('draws shots deterministically per seed, class-balanced, and refuses a class that is too small', () => {
     const a = drawShots(labelled, 5, 'x');
     assert.deepEqual(drawShots(labelled, 5, 'x'), a);
@@ -106,6 +142,28 @@ describe('instruction tuning', () => {
         seed: SETTINGS.seed, initInstruction: WRITTEN, losses: tuned.losses, checkpoint: trained.checkpoint, shotIds: tuned.shotIds,
         split: 'all', splitSeed: DEFAULT_SPLIT_SEED,
       });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the CLI stops early as the library does and records it in the sidecar', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'instructue-tune-'));
+    try {
+      const out = join(dir, 'tokens.safetensors');
+      const r = await cli('tune-instruction', '--run', fixture.run, '--data', fixture.data.eval, '--scenario', SCENARIO, '--shots', String(SETTINGS.shots),
+        '--steps', '8', '--seed', String(SETTINGS.seed), '--lr', String(SETTINGS.lr), '--tau', String(TAU), '--split', 'all', '--validation', '40', '--validate-every', '4', '--out', out, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const library = tuneScenario(trained.built.model, labelled, { context, ...SETTINGS, steps: 8, lr: SETTINGS.lr, tau: TAU, initInstruction: WRITTEN, validationUsers: 40, validationEvery: 4 });
+      const { tokens, info } = await readInstructionTokens(out);
+      assert.deepEqual(tokens, library.tokens);
+      assert.deepEqual(info!.validation, { users: 40, every: 4, ...library.validation });
+      const summary = JSON.parse(r.stdout);
+      assert.equal(summary.kept_step, library.validation!.best);
+      assert.equal(summary.validation_loss, library.validation!.losses[library.validation!.steps.indexOf(library.validation!.best)]);
+      const bad = await cli('tune-instruction', '--run', fixture.run, '--data', fixture.data.eval, '--scenario', SCENARIO, '--shots', '2', '--validate-every', '0', '--out', out);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--validate-every must be ≥ 1; got 0/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

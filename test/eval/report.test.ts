@@ -36,6 +36,13 @@ describe('instructue report --quick', () => {
     assert.deepEqual(result.main.map((r) => r.key), MAIN_ROWS.map((r) => r.key));
     assert.deepEqual(result.ablation.map((r) => r.key), [...RUNS.slice(1), RUNS[0]!].map((r) => r.key));
     assert.deepEqual(result.tuning.map((t) => t.scenario), [...SCENARIO_NAMES]);
+    // Early stopping on its own tuning-pool users: a kept step within the run, and the shots' loss reported at that step.
+    for (const t of result.tuning) {
+      assert.equal(t.validation!.users, QUICK_PARAMS.tuneValidationUsers, t.scenario);
+      assert.ok(Number.isInteger(t.validation!.keptStep) && t.validation!.keptStep >= 0 && t.validation!.keptStep <= QUICK_PARAMS.tuneSteps, t.scenario);
+      assert.ok(t.heldOut.users <= QUICK_PARAMS.heldOutUsers && t.heldOut.users + t.validation!.users + 2 * QUICK_PARAMS.shots <= QUICK_PARAMS.tuneUsers, t.scenario);
+    }
+    assert.match(readFileSync(out, 'utf8'), /\| step kept \|/);
     assert.equal(result.claims.length, 15);
     assert.equal(result.recipe!.preset, 'small');
     // Shortcut-free retrieval of both seeds, untrained and trained, on the held-out users.

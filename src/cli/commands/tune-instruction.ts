@@ -44,6 +44,11 @@ the token embeddings of a written instruction. Use the result with
   --tau X                 temperature of Eq. 6 (default: the run's train.tau)
   --seed S                seed of the shot draw (default ${TUNE_DEFAULTS.seed})
   --held-out N            also report Eq. 6 on up to N held-out users, written vs tuned
+  --validation N          early stopping: Eq. 6 on N further non-shot users (hash-chosen, never
+                          among the held-out ones) before the first step and every
+                          --validate-every steps; the vectors of its lowest value are kept
+                          (the starting ones when no step lowers it). Default 0: the last step's
+  --validate-every N      steps between those checks (default 10)
   --backend NAME          auto | wasm | cpu | tensorflow (default: the run's)
   --json                  print the summary as JSON`;
 
@@ -62,7 +67,7 @@ const command: Command = {
       shots: { type: 'string' }, out: { type: 'string' }, 'init-instruction': { type: 'string' }, tokens: { type: 'string' },
       steps: { type: 'string' }, lr: { type: 'string' }, tau: { type: 'string' }, seed: { type: 'string' },
       'held-out': { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
-      split: { type: 'string' }, 'split-seed': { type: 'string' },
+      split: { type: 'string' }, 'split-seed': { type: 'string' }, validation: { type: 'string' }, 'validate-every': { type: 'string' },
     }, usage);
     const data = required(values.data, 'data', usage);
     const scenario = required(values.scenario, 'scenario', usage);
@@ -87,23 +92,30 @@ const command: Command = {
       const tau = numberFlag(values.tau, 'tau', trained.config.train.tau)!;
       const lr = numberFlag(values.lr, 'lr', TUNE_DEFAULTS.lr)!;
       const center = trained.config.train.center;
+      const validationUsers = intFlag(values.validation, 'validation', 0)!;
+      const validationEvery = intFlag(values['validate-every'], 'validate-every', 10)!;
+      if (validationUsers < 0) throw new UsageError(`--validation must be ≥ 0; got ${validationUsers}`);
+      if (validationEvery < 1) throw new UsageError(`--validate-every must be ≥ 1; got ${validationEvery}`);
       const progress = new Progress({ label: `tune ${scenario}`, total: steps });
       const result = tuneScenario(model, labelled, {
-        context, shots, seed, initInstruction, tokens: intFlag(values.tokens, 'tokens'), steps, lr, tau, center,
+        context, shots, seed, initInstruction, tokens: intFlag(values.tokens, 'tokens'), steps, lr, tau, center, validationUsers, validationEvery,
         onStep: (step, loss) => progress.update(step, { loss }),
       });
       const info: InstructionTuningInfo = {
         format: 'instructue-instruction-tokens/1', scenario, shots, steps, lr, tau, seed, initInstruction, split, splitSeed,
         losses: result.losses, checkpoint: trained.checkpoint, shotIds: result.shotIds,
+        ...(result.validation ? { validation: { users: result.validationSet.length, every: validationEvery, ...result.validation } } : {}),
       };
       await writeInstructionTokens(out, result.tokens, info);
       const heldOutN = intFlag(values['held-out'], 'held-out', 0)!;
       const heldOut = heldOutN > 0 ? compareOnUsers(model, context, sampleByUserHash(result.heldOut, heldOutN, `held-out/${seed}`), initInstruction, result.tokens, tau, center) : null;
-      const summary = { out, scenario, tokens: result.tokens.k, shots, steps, split, eligible_users: labelled.length, loss_start: result.losses[0], loss_end: result.losses.at(-1), held_out: heldOut };
+      const summary = { out, scenario, tokens: result.tokens.k, shots, steps, split, eligible_users: labelled.length, loss_start: result.losses[0], loss_end: result.losses.at(-1), held_out: heldOut,
+        ...(result.validation ? { kept_step: result.validation.best, validation_loss: result.validation.losses[result.validation.steps.indexOf(result.validation.best)] } : {}) };
       if (values.json) {
         process.stdout.write(`${JSON.stringify(summary)}\n`);
       } else {
         process.stdout.write(`wrote ${result.tokens.k} instruction vectors to ${out}; prototype loss on the ${2 * shots} shots (from ${labelled.length} ${split === 'fit' ? 'fit-half' : 'labelled'} users) ${summary.loss_start!.toFixed(4)} → ${summary.loss_end!.toFixed(4)}\n`);
+        if (result.validation) process.stdout.write(`early stopping on ${result.validationSet.length} users: kept step ${result.validation.best} of ${steps} (Eq. 6 ${result.validation.losses.map((l) => l.toFixed(4)).join(' → ')})\n`);
         if (heldOut) process.stdout.write(`held-out users: written instruction ${heldOut.manual.toFixed(4)}, tuned ${heldOut.tuned.toFixed(4)}\n`);
       }
       return 0;

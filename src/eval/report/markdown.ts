@@ -42,7 +42,7 @@ function setup(r: ReportResult): string {
       ? `- **Training:** the ${p.preset ?? 'tiny'} preset (\`configs/${p.preset ?? 'tiny'}.json\`: Qwen2-shaped decoder and BERT-shaped encoder, random init), ${p.steps} steps × ${p.globalBatch} samples, seed ${p.seed}${p.seed2 !== undefined ? ` (the full model also with seed ${p.seed2})` : ''}, for the full model and each ablation. Recipe: ${Object.entries(r.recipe).filter(([k]) => k !== 'preset').map(([k, v]) => `\`${k}=${String(v)}\``).join(', ')}.`
       : `- **Training:** the tiny preset (\`configs/tiny.json\`: Qwen2-shaped decoder 64 wide × 2 layers and BERT-shaped encoder 32 × 1 layer, both random init and frozen, LoRA r = 8 plus adapters trained), ${p.steps} steps × ${p.globalBatch} samples, seed ${p.seed}, for the full model and each ablation.`,
     `- **Probe:** logistic regression (L2 = 1 on standardised features) on the embeddings of one half of the evaluation users, AUC and KS on the other half (split by sha256 of the user id; sizes below).`,
-    `- **Instruction tuning:** per scenario, ${p.shots} users per class drawn (seed ${p.seed}) from the tuning pool; the vectors start as the token embeddings of the scenario's written instruction (so k = its token count) and take ${p.tuneSteps} full-batch AdamW steps (lr ${p.tuneLr}) on the prototype loss (Eq. 6, τ = train.tau${r.recipe?.['train.center'] ? ', on batch-centred embeddings, as `train.center` trains' : ''}); the backbone is frozen.`,
+    `- **Instruction tuning:** per scenario, ${p.shots} users per class drawn (seed ${p.seed}) from the tuning pool; the vectors start as the token embeddings of the scenario's written instruction (so k = its token count) and take ${p.tuneSteps} full-batch AdamW steps (lr ${p.tuneLr}) on the prototype loss (Eq. 6, τ = train.tau${r.recipe?.['train.center'] ? ', on batch-centred embeddings, as `train.center` trains' : ''}); the backbone is frozen.${p.tuneValidationUsers ? ` Early stopping: Eq. 6 on ${p.tuneValidationUsers} further tuning-pool users (neither shots nor held out) before the first step and every ${p.tuneValidateEvery ?? 10} steps; the vectors of its lowest value are kept (the written instruction's when no step lowers it).` : ''}`,
   ].join('\n');
 }
 
@@ -70,15 +70,20 @@ function retrievalNote(r: ReportResult): string {
 }
 
 function tuningTable(r: ReportResult): string {
-  const lines = r.tuning.map((t) => `| ${t.scenario} | ${t.tokens} | ${t.shotsLoss[0].toFixed(4)} → ${t.shotsLoss[1].toFixed(4)} | ${t.heldOut.users} | ${t.heldOut.manual.toFixed(4)} | ${t.heldOut.tuned.toFixed(4)} |`);
-  return ['| scenario | k | Eq. 6 on the shots: before → after | held-out users | Eq. 6 held out: written | Eq. 6 held out: tuned |', '|---|---:|---:|---:|---:|---:|', ...lines].join('\n');
+  const stopped = r.tuning.some((t) => t.validation);
+  const kept = (t: ReportResult['tuning'][number]) => (stopped ? ` ${t.validation ? `${t.validation.keptStep} of ${r.params.tuneSteps}` : '–'} |` : '');
+  const lines = r.tuning.map((t) => `| ${t.scenario} | ${t.tokens} |${kept(t)} ${t.shotsLoss[0].toFixed(4)} → ${t.shotsLoss[1].toFixed(4)} | ${t.heldOut.users} | ${t.heldOut.manual.toFixed(4)} | ${t.heldOut.tuned.toFixed(4)} |`);
+  const head = `| scenario | k |${stopped ? ' step kept |' : ''} Eq. 6 on the shots: before → kept | held-out users | Eq. 6 held out: written | Eq. 6 held out: tuned |`;
+  return [head, `|---|---:|${stopped ? '---:|' : ''}---:|---:|---:|---:|`, ...lines].join('\n');
 }
 
 /** Eq. 6 on held-out users against the probe: does a better prototype fit give a better linear probe? */
 function tuningSummary(r: ReportResult): string {
   const lower = r.tuning.filter((t) => t.heldOut.tuned < t.heldOut.manual).length;
   const claim = r.claims.find((c) => c.id === 'tuned>manual')!;
-  return `The tuned vectors lower Eq. 6 on held-out users in ${lower} of ${r.tuning.length} scenarios; the linear probe on the evaluation users prefers them to the written instruction in ${claim.wins} of 6 (mean ΔAUC ${claim.meanDelta >= 0 ? '+' : ''}${pct(claim.meanDelta)} points). Eq. 6 rewards embeddings that sit near their class mean by cosine; the probe fits a full linear boundary, so the two can disagree.`;
+  const atStart = r.tuning.filter((t) => t.validation?.keptStep === 0).length;
+  const stopping = r.tuning.some((t) => t.validation) ? ` Early stopping kept the written instruction's own vectors (step 0) in ${atStart} of ${r.tuning.length}.` : '';
+  return `The tuned vectors lower Eq. 6 on held-out users in ${lower} of ${r.tuning.length} scenarios.${stopping} The linear probe on the evaluation users prefers them to the written instruction in ${claim.wins} of 6 (mean ΔAUC ${claim.meanDelta >= 0 ? '+' : ''}${pct(claim.meanDelta)} points). Eq. 6 rewards embeddings that sit near their class mean by cosine; the probe fits a full linear boundary, so the two can disagree.`;
 }
 
 function runsTable(r: ReportResult): string {
@@ -133,7 +138,7 @@ export function reportMarkdown(r: ReportResult): string {
     '',
     tuningTable(r),
     '',
-    'Held-out users are tuning-pool users that were not shots (a hash-chosen subset); "written" embeds them with the written instruction as text, "tuned" with the tuned vectors in its place. Lower is better.',
+    `Held-out users are tuning-pool users that were not shots${r.tuning.some((t) => t.validation) ? ' nor early-stopping users' : ''} (a hash-chosen subset); "written" embeds them with the written instruction as text, "tuned" with the tuned vectors in its place. Lower is better.`,
     '',
     tuningSummary(r),
     '',

@@ -61,10 +61,12 @@ export interface RetrievalRow {
 export interface TuningSummary {
   scenario: string;
   tokens: number;
-  /** Eq. 6 on the shots before and after tuning. */
+  /** Eq. 6 on the shots before tuning and with the vectors kept (the last step's, or early stopping's). */
   shotsLoss: [number, number];
   /** Eq. 6 on held-out users of the tuning pool: written instruction vs tuned vectors. */
   heldOut: { users: number; manual: number; tuned: number };
+  /** Early stopping (absent without it): its users and the step whose vectors were kept (0 = the written instruction's). */
+  validation?: { users: number; keptStep: number };
 }
 
 export interface ReportResult {

@@ -174,10 +174,17 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportResult> {
       say(`report: ${scenario}: tuning ${p.tuneSteps} steps on ${p.shots} shots per class`);
       manualProbes.push(probeFile(writtenE[i]!, [scenario]));
       const pool = await readLabelled(data.tune, scenario);
-      const tuned = tuneScenario(model, pool, { context, shots: p.shots, seed: p.seed, initInstruction: written, steps: p.tuneSteps, lr: p.tuneLr, tau: full.config.train.tau, center: full.config.train.center });
+      const tuned = tuneScenario(model, pool, {
+        context, shots: p.shots, seed: p.seed, initInstruction: written, steps: p.tuneSteps, lr: p.tuneLr, tau: full.config.train.tau, center: full.config.train.center,
+        validationUsers: p.tuneValidationUsers, validationEvery: p.tuneValidateEvery,
+      });
       const heldOut = sampleByUserHash(tuned.heldOut, p.heldOutUsers, `held-out/${p.seed}`);
       const losses = compareOnUsers(model, context, heldOut, written, tuned.tokens, full.config.train.tau, full.config.train.center);
-      tuning.push({ scenario, tokens: tuned.tokens.k, shotsLoss: [tuned.losses[0]!, tuned.losses.at(-1)!], heldOut: { users: heldOut.length, ...losses } });
+      tuning.push({
+        // losses[i] is the shots' loss after i steps: the kept vectors' is losses[best].
+        scenario, tokens: tuned.tokens.k, shotsLoss: [tuned.losses[0]!, tuned.losses[tuned.validation?.best ?? tuned.losses.length - 1]!], heldOut: { users: heldOut.length, ...losses },
+        ...(tuned.validation ? { validation: { users: tuned.validationSet.length, keptStep: tuned.validation.best } } : {}),
+      });
       tunedProbes.push(await probeModel(model, evalSamples, labels, [scenario], { context, batch: p.batch, instruction: null, instructionTokens: tuned.tokens }, probeOpts));
       if (opts.figure && scenario === p.figureScenario) {
         say(`report: figure (t-SNE of ${p.figureUsers} users, ${scenario})`);
