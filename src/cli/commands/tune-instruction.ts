@@ -47,7 +47,8 @@ the token embeddings of a written instruction. Use the result with
   --validation N          early stopping: Eq. 6 on N further non-shot users (hash-chosen, never
                           among the held-out ones) before the first step and every
                           --validate-every steps; the vectors of its lowest value are kept
-                          (the starting ones when no step lowers it). Default 0: the last step's
+                          (the starting ones when no step lowers it); default 0, no early
+                          stopping: the last step's vectors are kept
   --validate-every N      steps between those checks (default 10)
   --backend NAME          auto | wasm | cpu | tensorflow (default: the run's)
   --json                  print the summary as JSON`;
