@@ -21,10 +21,11 @@ import { trainProgressHooks } from '../progress.js';
 const d = REPORT_DEFAULTS;
 const usage = `usage: instructue report [flags]
 
-Runs the paper's Table 2 / Table 3 protocol on synthetic users with the tiny preset: synthesises
-data, trains the full model and six ablations, embeds the evaluation users (universal, written
-instruction, tuned instruction), probes every scenario (AUC/KS), checks the paper's claims, draws
-one t-SNE figure, and writes the results as markdown and JSON. Progress goes to stderr.
+Runs the paper's Table 2 / Table 3 protocol on synthetic users with a training preset
+(--preset): synthesises data, trains the full model and six ablations, embeds the evaluation
+users (universal, written instruction, tuned instruction), probes every scenario (AUC/KS), checks
+the paper's claims, draws one t-SNE figure, and writes the results as markdown and JSON. Progress
+goes to stderr.
 
   --out FILE        results markdown (default docs/results.md); the JSON twin goes beside it
                     (FILE with .json) and the figure to figures/ beside it

@@ -138,7 +138,7 @@ export function reportMarkdown(r: ReportResult): string {
     '',
     tuningTable(r),
     '',
-    `Held-out users are tuning-pool users that were not shots${r.tuning.some((t) => t.validation) ? ' nor early-stopping users' : ''} (a hash-chosen subset); "written" embeds them with the written instruction as text, "tuned" with the tuned vectors in its place. Lower is better.`,
+    `Held-out users are tuning-pool users that were ${r.tuning.some((t) => t.validation) ? 'neither shots nor early-stopping users' : 'not shots'} (a hash-chosen subset); "written" embeds them with the written instruction as text, "tuned" with the tuned vectors in its place. Lower is better.`,
     '',
     tuningSummary(r),
     '',
