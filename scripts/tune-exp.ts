@@ -11,7 +11,8 @@
  *
  * A variant `1:100:0.01` tunes 100 steps at lr 0.01 on batch-centred embeddings (`0:` raw
  * cosines); `1:100:0.01:128:10:32` also stops early on 128 non-shot tuning-pool users checked
- * every 10 steps, with 32 shots per class (the defaults of the last three: 0, 10, 32). REPORT_WORK/data is the folder `instructue report` synthesises (eval/ and tune/).
+ * every 10 steps, with 32 shots per class (the defaults of the last three: 0, 10, 32).
+ * REPORT_WORK/data is the folder `instructue report` synthesises (eval/ and tune/).
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';

@@ -120,6 +120,8 @@ export function prototypeLossOf(model: InstructUE, encoded: EncodedSample[], lab
 /** Fits the instruction vectors on the shots (encoded without instruction text; labels 0/1). */
 export function tuneInstruction(model: InstructUE, shots: EncodedSample[], labels: Int32Array, init: InstructionTokens, opts: TuneOptions): TuneResult {
   if (!labels.includes(0) || !labels.includes(1)) throw new UsageError('instruction tuning needs shots of both classes');
+  const every = opts.validation?.every;
+  if (every !== undefined && (!Number.isInteger(every) || every < 1)) throw new UsageError(`the validation interval must be a positive integer; got ${every}`);
   const params = init.vectors.slice();
   // tidy disposes the initial tensor; the variable keeps its own reference to the values.
   const instruction_kD = tf.tidy(() => tf.variable(tf.tensor2d(params, [init.k, init.d]), true));
@@ -130,7 +132,6 @@ export function tuneInstruction(model: InstructUE, shots: EncodedSample[], label
   let kept = params.slice();
   const validate = (step: number) => {
     if (!opts.validation || !validation) return;
-    if (!Number.isInteger(opts.validation.every) || opts.validation.every < 1) throw new UsageError(`the validation interval must be a positive integer; got ${opts.validation.every}`);
     if (step % opts.validation.every !== 0 && step !== opts.steps) return;
     const loss = prototypeLossOf(model, opts.validation.encoded, opts.validation.labels, { vectors: params, k: init.k, d: init.d }, opts.tau, opts.center);
     validation.steps.push(step);
