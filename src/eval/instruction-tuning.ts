@@ -128,15 +128,18 @@ export function tuneInstruction(model: InstructUE, shots: EncodedSample[], label
   const adam = new AdamW(params.length, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
   const batch = model.prepare(shots, { withAnswer: false, instructionVectors: init.k });
   const losses: number[] = [];
-  const validation = opts.validation ? { steps: [] as number[], losses: [] as number[], best: 0 } : undefined;
+  const check = opts.validation;
+  const validation = check ? { steps: [] as number[], losses: [] as number[], best: 0 } : undefined;
+  // The vectors of the lowest validation loss so far: the initial ones until a step beats them.
   let kept = params.slice();
+  let keptLoss = Infinity;
   const validate = (step: number) => {
-    if (!opts.validation || !validation) return;
-    if (step % opts.validation.every !== 0 && step !== opts.steps) return;
-    const loss = prototypeLossOf(model, opts.validation.encoded, opts.validation.labels, { vectors: params, k: init.k, d: init.d }, opts.tau, opts.center);
+    if (!check || !validation || (step % check.every !== 0 && step !== opts.steps)) return;
+    const loss = prototypeLossOf(model, check.encoded, check.labels, { vectors: params, k: init.k, d: init.d }, opts.tau, opts.center);
     validation.steps.push(step);
     validation.losses.push(loss);
-    if (loss < Math.min(...validation.losses.slice(0, -1))) {
+    if (loss < keptLoss) {
+      keptLoss = loss;
       validation.best = step;
       kept = params.slice();
     }

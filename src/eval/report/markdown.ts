@@ -69,8 +69,11 @@ function retrievalNote(r: ReportResult): string {
   return `Each cell: top-1 % ± SE (chance) · L_cl ± SE (chance, ln(3B − 2)), over batches of ${x.batch} held-out records (${x.records} records of ${r.params.retrievalUsers} users of the training population, never trained on; ${x.noInstruction?.batches ?? 0} / ${x.sameTopic?.batches ?? 0} / ${x.mixed?.batches ?? 0} batches). Top-1: the user's own answer text is the most similar of the batch's answers (an identical text counts). In batches of one instruction, or without one, nothing but the user tells the answers apart; in mixed batches the instruction alone names the answer's template, so a model can score there without looking at the user (the contrastive shortcut). ${r.recipe && r.recipe['train.center'] ? 'Scores are cosines of batch-centred rows, as the run trained (train.center).' : ''}`.trim();
 }
 
+/** Whether the report's instruction tuning stopped early (older results: no). */
+const stoppedEarly = (r: ReportResult) => r.tuning.some((t) => t.validation);
+
 function tuningTable(r: ReportResult): string {
-  const stopped = r.tuning.some((t) => t.validation);
+  const stopped = stoppedEarly(r);
   const kept = (t: ReportResult['tuning'][number]) => (stopped ? ` ${t.validation ? `${t.validation.keptStep} of ${r.params.tuneSteps}` : '–'} |` : '');
   const lines = r.tuning.map((t) => `| ${t.scenario} | ${t.tokens} |${kept(t)} ${t.shotsLoss[0].toFixed(4)} → ${t.shotsLoss[1].toFixed(4)} | ${t.heldOut.users} | ${t.heldOut.manual.toFixed(4)} | ${t.heldOut.tuned.toFixed(4)} |`);
   const head = `| scenario | k |${stopped ? ' step kept |' : ''} Eq. 6 on the shots: before → kept | held-out users | Eq. 6 held out: written | Eq. 6 held out: tuned |`;
@@ -82,7 +85,7 @@ function tuningSummary(r: ReportResult): string {
   const lower = r.tuning.filter((t) => t.heldOut.tuned < t.heldOut.manual).length;
   const claim = r.claims.find((c) => c.id === 'tuned>manual')!;
   const atStart = r.tuning.filter((t) => t.validation?.keptStep === 0).length;
-  const stopping = r.tuning.some((t) => t.validation) ? ` Early stopping kept the written instruction's own vectors (step 0) in ${atStart} of ${r.tuning.length}.` : '';
+  const stopping = stoppedEarly(r) ? ` Early stopping kept the written instruction's own vectors (step 0) in ${atStart} of ${r.tuning.length}.` : '';
   return `The tuned vectors lower Eq. 6 on held-out users in ${lower} of ${r.tuning.length} scenarios.${stopping} The linear probe on the evaluation users prefers them to the written instruction in ${claim.wins} of 6 (mean ΔAUC ${claim.meanDelta >= 0 ? '+' : ''}${pct(claim.meanDelta)} points). Eq. 6 rewards embeddings that sit near their class mean by cosine; the probe fits a full linear boundary, so the two can disagree.`;
 }
 
@@ -138,7 +141,7 @@ export function reportMarkdown(r: ReportResult): string {
     '',
     tuningTable(r),
     '',
-    `Held-out users are tuning-pool users that were ${r.tuning.some((t) => t.validation) ? 'neither shots nor early-stopping users' : 'not shots'} (a hash-chosen subset); "written" embeds them with the written instruction as text, "tuned" with the tuned vectors in its place. Lower is better.`,
+    `Held-out users are tuning-pool users that were ${stoppedEarly(r) ? 'neither shots nor early-stopping users' : 'not shots'} (a hash-chosen subset); "written" embeds them with the written instruction as text, "tuned" with the tuned vectors in its place. Lower is better.`,
     '',
     tuningSummary(r),
     '',
