@@ -7,11 +7,12 @@
  * the written instruction. Prints one JSON line per scenario, then per variant the mean AUC and
  * in how many scenarios it is at least the universal embedding's.
  *
- *   node dist/scripts/tune-exp.js --run RUN_DIR --data REPORT_WORK/data [--variant center:steps:lr[:validation:every:shots] ...]
+ *   node dist/scripts/tune-exp.js --run RUN_DIR --data REPORT_WORK/data [--variant center:steps:lr[:validation:every:shots:tau] ...]
  *
  * A variant `1:100:0.01` tunes 100 steps at lr 0.01 on batch-centred embeddings (`0:` raw
  * cosines); `1:100:0.01:128:10:32` also stops early on 128 non-shot tuning-pool users checked
- * every 10 steps, with 32 shots per class (the defaults of the last three: 0, 10, 32).
+ * every 10 steps, with 32 shots per class; a seventh field sets Eq. 6's temperature (the defaults of
+ * the last four: 0, 10, 32, the run's train.tau).
  * REPORT_WORK/data is the folder `instructue report` synthesises (eval/ and tune/).
  */
 import { join } from 'node:path';
@@ -31,7 +32,7 @@ import { loadTrainedModel } from '../src/train/load-trained.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { run: { type: 'string' }, data: { type: 'string' }, variant: { type: 'string', multiple: true, default: ['0:30:0.003', '1:100:0.01'] } } });
-  if (!values.run || !values.data) throw new Error('usage: tune-exp --run RUN_DIR --data REPORT_WORK/data [--variant center:steps:lr[:validation:every:shots] ...]');
+  if (!values.run || !values.data) throw new Error('usage: tune-exp --run RUN_DIR --data REPORT_WORK/data [--variant center:steps:lr[:validation:every:shots:tau] ...]');
   await selectBackend('auto', silentLogger);
   const evalSamples: Sample[] = [];
   for await (const s of readSamples(join(values.data, 'eval'), { onInvalid: 'fail' })) evalSamples.push(s);
@@ -50,9 +51,9 @@ async function main(): Promise<void> {
     const row: Record<string, number | string> = { universal: auc(universal!, scenario), written: auc(written[i]!, scenario) };
     const pool = await readLabelled(join(values.data, 'tune'), scenario);
     for (const variant of values.variant!) {
-      const [center, steps, lr, validationUsers = '0', every = '10', shots = '32'] = variant.split(':');
+      const [center, steps, lr, validationUsers = '0', every = '10', shots = '32', tau = String(trained.config.train.tau)] = variant.split(':');
       const tuned = tuneScenario(model, pool, {
-        context, shots: Number(shots), seed: 1234, initInstruction: SCENARIO_INSTRUCTIONS[scenario], steps: Number(steps), lr: Number(lr), tau: trained.config.train.tau, center: center === '1',
+        context, shots: Number(shots), seed: 1234, initInstruction: SCENARIO_INSTRUCTIONS[scenario], steps: Number(steps), lr: Number(lr), tau: Number(tau), center: center === '1',
         validationUsers: Number(validationUsers), validationEvery: Number(every),
       });
       if (tuned.validation) row[`${variant} kept`] = `step ${tuned.validation.best}: ${tuned.validation.losses.map((l) => l.toFixed(2)).join(' ')}`;

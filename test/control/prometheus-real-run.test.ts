@@ -4,10 +4,11 @@
  * package; skipped with the reason where it is missing):
  *
  * - `promtool check metrics` on the body scraped mid-run passes with nothing to say;
- * - a real `prometheus` server on a free loopback port scrapes the control server every second,
- *   and its HTTP API answers `rate(instructue_steps_total[10s])` and the p90 step time from
- *   `instructue_step_duration_seconds_bucket` with positive values; every query of the Grafana
- *   dashboard runs there without error, and all but the fault-only ones return series;
+ * - a real `prometheus` server on a free loopback port, started before the job, scrapes the
+ *   control server every second, and its HTTP API answers `rate(instructue_steps_total[10s])`
+ *   and the p90 step time from `instructue_step_duration_seconds_bucket` with positive values;
+ *   every query of the Grafana dashboard runs there without error, and all but the fault-only
+ *   ones return series;
  * - at the end, the counters agree with the run folder: steps and samples with
  *   RUN/metrics.jsonl and RUN/consumed.jsonl, step and all-reduce time sums with the metrics
  *   lines, checkpoint count and bytes with RUN/checkpoints, no fault counted.
@@ -21,7 +22,7 @@ import { readJsonLines } from '../../src/train/run-dir.js';
 import { clusterConfig, runCluster } from '../helpers/cluster.js';
 import { synthData, type SynthData } from '../helpers/synth-data.js';
 import { dashboardTargets } from './grafana-dashboard.js';
-import { prometheusToolsMissing, promtoolCheckMetrics, startPrometheus, type TestPrometheus } from './prometheus-server.js';
+import { freePort, prometheusToolsMissing, promtoolCheckMetrics, startPrometheus, type TestPrometheus } from './prometheus-server.js';
 import { promqlRefs } from './promql-refs.js';
 
 const WINDOW = '10s';
@@ -75,16 +76,19 @@ describe('Prometheus on a real 2-worker run', { skip: prometheusToolsMissing() ?
   });
 
   it('promtool passes mid-run; Prometheus answers the step rate, a step-time quantile and every dashboard query; the final counters match the run folder', async (t) => {
-    const config = clusterConfig(data.train, { 'train.steps': STEPS, 'train.keep_last': 100 });
+    // Prometheus starts before the job, on the port the control server will take: it scrapes
+    // from the job's first second, so the step rate has samples from inside the run however
+    // fast the run goes and however slowly Prometheus starts on a loaded machine (started inside
+    // the run, it could come up after the last step and see a flat counter).
+    const port = await freePort();
+    const config = clusterConfig(data.train, { 'train.steps': STEPS, 'train.keep_last': 100, 'control.http_port': port });
     const out = join(root, 'run');
+    const p = await startPrometheus(`127.0.0.1:${port}`);
     let checks = new Error('the run never came up') as RunChecks | Error;
     const outcome = await runCluster(config, out, 2, {
       // Awaited before the control server closes: the final scrape sees the finished job.
       during: async ({ coordinator, controlUrl }) => {
-        let prometheus: TestPrometheus | null = null;
         try {
-          prometheus = await startPrometheus(new URL(controlUrl).host);
-          const p = prometheus;
           const job = 'job="instructue"';
           // A checkpoint published and two scrapes with steps in the window.
           await poll('step 8 committed, as Prometheus sees it', async () => ((await scalar(p, `instructue_committed_step{${job}}`)) ?? 0) >= 8 || undefined, 120_000);
@@ -107,12 +111,10 @@ describe('Prometheus on a real 2-worker run', { skip: prometheusToolsMissing() ?
           const final = parseBody(await (await fetch(`${controlUrl}/metrics`)).text());
           checks = { promtool, stepsRate, stepTimeP90, dashboard, final };
         } catch (err) {
-          checks = new Error(`${(err as Error).message}\nprometheus said: ${prometheus?.output().slice(-1500) ?? '(not started)'}`);
-        } finally {
-          await prometheus?.stop();
+          checks = new Error(`${(err as Error).message}\nprometheus said: ${p.output().slice(-1500)}`);
         }
       },
-    });
+    }).finally(() => p.stop());
     assert.deepEqual(outcome, { state: 'done', step: STEPS, reason: null });
     if (checks instanceof Error) throw checks;
     const { promtool, stepsRate, stepTimeP90, dashboard, final } = checks;

@@ -28,7 +28,8 @@ export function promtoolCheckMetrics(body: string): { status: number | null; out
   return { status: run.status, output: `${run.stdout}${run.stderr}`.trim() };
 }
 
-async function freePort(): Promise<number> {
+/** A loopback TCP port free at the time of asking. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => server.listen(0, '127.0.0.1', resolve).once('error', reject));
   const port = (server.address() as { port: number }).port;
