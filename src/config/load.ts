@@ -98,6 +98,10 @@ function checkCrossField(c: InstructueConfig): void {
   if (c.train.exact_sum && c.dist.wire_dtype !== 'float32') problems.push(`train.exact_sum needs dist.wire_dtype float32 (the exact sum travels as integer limbs, which ${c.dist.wire_dtype} would round): set one of them differently`);
   if (c.dist.workers > c.data.virtual_shards) problems.push(`dist.workers (${c.dist.workers}) must not exceed data.virtual_shards (${c.data.virtual_shards}); raise data.virtual_shards`);
   if (c.train.alpha_lm === 0 && c.train.alpha_cl === 0) problems.push('train.alpha_lm and train.alpha_cl are both 0: nothing would be trained');
+  // The two passes of a step lay the prompt out differently (prompt alone, prompt + answer), so a
+  // seeded mask would differ between them and break the exact replay; until masks are keyed by
+  // sample and position, refuse rather than silently train without the dropout that was asked for.
+  if (c.model.lora.dropout !== 0) problems.push(`model.lora.dropout (${c.model.lora.dropout}) is not applied by this trainer: the two-pass step needs the same mask in both passes, which it cannot replay yet; set it to 0 (PEFT adapters with lora_dropout load and export unchanged)`);
   if (!c.model.use_sequences && !c.model.use_tabular) problems.push('model.use_sequences and model.use_tabular are both false: the model would see no user data');
   if (problems.length) throw new ConfigError(`invalid configuration:\n- ${problems.join('\n- ')}`);
 }

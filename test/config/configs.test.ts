@@ -34,6 +34,7 @@ describe('configs', () => {
 
   it('checks cross-field rules', () => {
     assert.throws(() => loadConfig({ overrides: { 'model.decoder.kv_heads': 3 }, env: {} }), /multiple of model\.decoder\.kv_heads/);
+    assert.throws(() => loadConfig({ overrides: { 'model.lora.dropout': 0.05 }, env: {} }), /model\.lora\.dropout \(0\.05\) is not applied by this trainer.*set it to 0/);
   });
 
   const flags = (argv: string[]) => parseFlags(argv, { ...configFlagOptions(['steps', 'global-batch', 'backend']), set: { type: 'string', multiple: true } }, 'usage').values;

@@ -82,7 +82,7 @@ export const modelSchema: convict.Schema<ModelConfig> = {
   lora: {
     r: { doc: 'LoRA rank', format: 'nat', default: 8 },
     alpha: { doc: 'LoRA alpha; the update is scaled by alpha/r (alpha/sqrt(r) with use_rslora)', format: Number, default: 16 },
-    dropout: { doc: 'LoRA dropout on the adapter input (0 keeps the two-pass step exactly replayable)', format: Number, default: 0 },
+    dropout: { doc: 'LoRA dropout on the adapter input; only 0 is accepted (the two-pass step cannot replay a dropout mask yet, and a value would otherwise be silently ignored)', format: Number, default: 0 },
     targets: { doc: 'Decoder linear layers that get LoRA', format: stringList(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']), default: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
     use_rslora: { doc: 'Scale by alpha/sqrt(r) instead of alpha/r (PEFT use_rslora)', format: Boolean, default: false },
   },
