@@ -120,15 +120,14 @@ export function prototypeLossOf(model: InstructUE, encoded: EncodedSample[], lab
 /** Fits the instruction vectors on the shots (encoded without instruction text; labels 0/1). */
 export function tuneInstruction(model: InstructUE, shots: EncodedSample[], labels: Int32Array, init: InstructionTokens, opts: TuneOptions): TuneResult {
   if (!labels.includes(0) || !labels.includes(1)) throw new UsageError('instruction tuning needs shots of both classes');
-  const every = opts.validation?.every;
-  if (every !== undefined && (!Number.isInteger(every) || every < 1)) throw new UsageError(`the validation interval must be a positive integer; got ${every}`);
+  const check = opts.validation;
+  if (check && (!Number.isInteger(check.every) || check.every < 1)) throw new UsageError(`the validation interval must be a positive integer; got ${check.every}`);
   const params = init.vectors.slice();
   // tidy disposes the initial tensor; the variable keeps its own reference to the values.
   const instruction_kD = tf.tidy(() => tf.variable(tf.tensor2d(params, [init.k, init.d]), true));
   const adam = new AdamW(params.length, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
   const batch = model.prepare(shots, { withAnswer: false, instructionVectors: init.k });
   const losses: number[] = [];
-  const check = opts.validation;
   const validation = check ? { steps: [] as number[], losses: [] as number[], best: 0 } : undefined;
   // The vectors of the lowest validation loss so far: the initial ones until a step beats them.
   let kept = params.slice();
